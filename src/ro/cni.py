@@ -1,0 +1,178 @@
+"""The CNI protocol: environment and stdin in, one JSON document and an exit code out.
+
+Like libcni's skel: reads CNI_* variables and the config, checks what every
+command needs, negotiates the spec version, dispatches to ro.plugin, and
+renders any CniError as the CNI error object. The plugin never touches the
+environment or writes to stdout itself.
+
+Imports stay minimal here: VERSION, STATUS and GC, and every environment or
+decoding error, are answered without loading the planner or pyroute2.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import traceback
+from typing import Any, BinaryIO, Mapping, Optional
+
+from . import versions
+from .errors import (
+    DECODING_FAILURE,
+    INCOMPATIBLE_VERSION,
+    INTERNAL,
+    INVALID_CONFIG,
+    INVALID_ENVIRONMENT,
+    IO_FAILURE,
+    CniError,
+)
+
+COMMANDS = ("ADD", "DEL", "CHECK", "VERSION", "STATUS", "GC")
+NEEDS_CONTAINER = ("ADD", "DEL", "CHECK")  # CNI_CONTAINERID and CNI_IFNAME
+NEEDS_NETNS = ("ADD", "CHECK")
+MAX_STDIN = 8 << 20  # a config with 10 000 routes is well under 1 MiB
+_CONTAINER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
+_IFNAME_FORBIDDEN = re.compile(r"[/:\s]")
+
+
+class Request:
+    """One invocation: the CNI_* variables and the decoded config."""
+
+    __slots__ = ("command", "container_id", "netns", "ifname", "args", "config", "cni_version")
+
+    def __init__(self, command: str, environ: Mapping[str, str], config: dict, cni_version: str) -> None:
+        self.command = command
+        self.container_id = environ.get("CNI_CONTAINERID", "")
+        self.netns = environ.get("CNI_NETNS", "")
+        self.ifname = environ.get("CNI_IFNAME", "")
+        self.args = environ.get("CNI_ARGS", "")
+        self.config = config
+        self.cni_version = cni_version
+
+
+def _check_environment(command: str, environ: Mapping[str, str]) -> None:
+    if command not in COMMANDS:
+        raise CniError(INVALID_ENVIRONMENT, f"CNI_COMMAND={command!r} is not a CNI command ({', '.join(COMMANDS)})")
+    if command in NEEDS_CONTAINER:
+        container_id = environ.get("CNI_CONTAINERID", "")
+        if not container_id:
+            raise CniError(INVALID_ENVIRONMENT, "CNI_CONTAINERID is missing or empty")
+        if not _CONTAINER_ID.fullmatch(container_id):
+            raise CniError(
+                INVALID_ENVIRONMENT,
+                "CNI_CONTAINERID has invalid characters: it must start with a letter or digit"
+                " followed by letters, digits, '_', '.' or '-'",
+                container_id[:100],
+            )
+        ifname = environ.get("CNI_IFNAME", "")
+        if not ifname:
+            raise CniError(INVALID_ENVIRONMENT, "CNI_IFNAME is missing or empty")
+        if len(ifname.encode()) > 15 or ifname in (".", "..") or _IFNAME_FORBIDDEN.search(ifname):
+            raise CniError(
+                INVALID_ENVIRONMENT,
+                f"CNI_IFNAME={ifname[:40]!r} is not a valid interface name"
+                " (at most 15 bytes, not '.' or '..', no '/', ':' or whitespace)",
+            )
+    if command in NEEDS_NETNS and not environ.get("CNI_NETNS"):
+        raise CniError(INVALID_ENVIRONMENT, "CNI_NETNS is missing or empty")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _decode_config(stdin: BinaryIO) -> dict:
+    try:
+        data = stdin.read(MAX_STDIN + 1)
+    except OSError as error:
+        raise CniError(IO_FAILURE, f"cannot read the config from stdin: {error.strerror}") from None
+    if len(data) > MAX_STDIN:
+        raise CniError(DECODING_FAILURE, f"the config on stdin is larger than {MAX_STDIN >> 20} MiB; refusing it")
+    try:
+        config = json.loads(data, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
+        reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+        raise CniError(DECODING_FAILURE, f"the config on stdin is not JSON: {reason}"[:300]) from None
+    if not isinstance(config, dict):
+        raise CniError(DECODING_FAILURE, "the config on stdin must be a JSON object")
+    return config
+
+
+def _cni_version(config: dict) -> str:
+    version = config.get("cniVersion", "0.1.0")  # libcni's default when absent
+    if not isinstance(version, str):
+        raise CniError(INVALID_CONFIG, f"cniVersion: must be a string (value: {json.dumps(version)[:40]})")
+    if version not in versions.SUPPORTED:
+        raise CniError(
+            INCOMPATIBLE_VERSION,
+            f"cniVersion {version[:40]!r} is not supported",
+            f"supported versions: {', '.join(versions.SUPPORTED)}",
+        )
+    return version
+
+
+def _version_reply(stdin: BinaryIO) -> dict:
+    """VERSION echoes the request's version when it is one we speak."""
+    try:
+        requested = _decode_config(stdin).get("cniVersion")
+    except CniError:
+        requested = None
+    version = requested if requested in versions.SUPPORTED else versions.LATEST
+    return {"cniVersion": version, "supportedVersions": list(versions.SUPPORTED)}
+
+
+def _needs(command: str, version: str, floor: str) -> None:
+    if not versions.at_least(version, floor):
+        raise CniError(INCOMPATIBLE_VERSION, f"{command} needs cniVersion {floor} or newer; the config has {version}")
+
+
+def error_document(error: CniError, version: str) -> dict:
+    return {"cniVersion": version, "code": error.code, "msg": error.msg, "details": error.details}
+
+
+def _write(stream: BinaryIO, document: dict) -> None:
+    try:
+        stream.write(json.dumps(document).encode() + b"\n")
+        stream.flush()
+    except (BrokenPipeError, ValueError):
+        pass  # the runtime stopped listening; nothing else can be told
+
+
+def run(environ: Mapping[str, str], stdin: BinaryIO, stdout: BinaryIO) -> int:
+    """The exit code of one invocation; prints at most one JSON document."""
+    version = versions.LATEST  # errors are printed in the request's version once it is known
+    try:
+        command = environ.get("CNI_COMMAND", "")
+        _check_environment(command, environ)
+        if command == "VERSION":
+            document: Optional[dict] = _version_reply(stdin)
+        else:
+            config = _decode_config(stdin)
+            version = _cni_version(config)
+            if command == "CHECK":
+                _needs(command, version, versions.CHECK_SINCE)
+            elif command in ("STATUS", "GC"):
+                _needs(command, version, versions.STATUS_SINCE)
+            from . import plugin
+
+            document = plugin.COMMANDS[command](Request(command, environ, config, version))
+    except CniError as error:
+        _write(stdout, error_document(error, version))
+        return 1
+    except Exception as error:  # a bug: say so on stdout, show it on stderr
+        traceback.print_exc(file=sys.stderr)
+        internal = CniError(INTERNAL, f"internal error: {type(error).__name__}: {error}"[:500], "traceback on stderr")
+        _write(stdout, error_document(internal, version))
+        return 1
+    if document is not None:
+        _write(stdout, document)
+    return 0
+
+
+def main() -> None:
+    """Entry point for runtimes: never returns, skips interpreter teardown."""
+    code = run(os.environ, sys.stdin.buffer, sys.stdout.buffer)
+    sys.stderr.flush()
+    os._exit(code)

@@ -1,0 +1,108 @@
+"""Typed readers for JSON values; every failure names its key path.
+
+Config and prevResult parsing both read through these, so a bad value always
+surfaces as code 7 with the path ("addroutes[1].gw") and the offending value.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from typing import Any, Optional, Union
+
+from .errors import INVALID_CONFIG, CniError
+
+IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
+IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+IPInterface = Union[ipaddress.IPv4Interface, ipaddress.IPv6Interface]
+
+_MAX_SHOWN = 80
+
+
+def show(value: Any) -> str:
+    """The value as JSON, shortened so one bad entry cannot flood a log."""
+    try:
+        text = json.dumps(value, sort_keys=True)
+    except (TypeError, ValueError, RecursionError):
+        text = repr(value)
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
+
+
+def invalid(path: str, problem: str, value: Any) -> CniError:
+    return CniError(INVALID_CONFIG, f"{path}: {problem} (value: {show(value)})")
+
+
+def key_path(parent: str, key: Union[str, int]) -> str:
+    if isinstance(key, int):
+        return f"{parent}[{key}]"
+    return f"{parent}.{key}" if parent else key
+
+
+def optional_bool(obj: dict, key: str, parent: str = "") -> Optional[bool]:
+    """A JSON true/false; null or absent means "not given"."""
+    value = obj.get(key)
+    if value is None or isinstance(value, bool):
+        return value
+    raise invalid(key_path(parent, key), "must be true or false", value)
+
+
+def optional_list(obj: dict, key: str, parent: str = "") -> Optional[list]:
+    value = obj.get(key)
+    if value is None or isinstance(value, list):
+        return value
+    raise invalid(key_path(parent, key), "must be a list", value)
+
+
+def optional_object(obj: dict, key: str, parent: str = "") -> Optional[dict]:
+    value = obj.get(key)
+    if value is None or isinstance(value, dict):
+        return value
+    raise invalid(key_path(parent, key), "must be an object", value)
+
+
+def optional_string(obj: dict, key: str, parent: str = "") -> Optional[str]:
+    value = obj.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise invalid(key_path(parent, key), "must be a string", value)
+
+
+def uint(value: Any, path: str, largest: int) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= largest:
+        return value
+    raise invalid(path, f"must be an integer from 0 to {largest}", value)
+
+
+def cidr(value: Any, path: str, strict: bool) -> IPNetwork:
+    """A network in CIDR form; `strict` rejects host bits (user input)."""
+    if not isinstance(value, str) or value.count("/") != 1 or "%" in value:
+        raise invalid(path, "must be a CIDR like 10.0.0.0/8 or 2001:db8::/32", value)
+    address, _, length = value.partition("/")
+    if not length.isdigit():
+        raise invalid(path, "must be a CIDR like 10.0.0.0/8 or 2001:db8::/32", value)
+    try:
+        network = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise invalid(path, "must be a CIDR like 10.0.0.0/8 or 2001:db8::/32", value) from None
+    if strict and network.network_address != ipaddress.ip_address(address):
+        raise invalid(path, f"has host bits set, did you mean {network}?", value)
+    return network
+
+
+def address(value: Any, path: str) -> IPAddress:
+    if isinstance(value, str) and "%" not in value:
+        try:
+            return ipaddress.ip_address(value)
+        except ValueError:
+            pass
+    raise invalid(path, "must be an IP address", value)
+
+
+def interface_address(value: Any, path: str) -> IPInterface:
+    """An address with its prefix length, as in ips[].address."""
+    if isinstance(value, str) and value.count("/") == 1 and "%" not in value:
+        try:
+            return ipaddress.ip_interface(value)
+        except ValueError:
+            pass
+    raise invalid(path, "must be an address with prefix length like 10.1.0.5/24", value)

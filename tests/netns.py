@@ -1,0 +1,171 @@
+"""Network namespaces for tests: made fresh, set up the way an interface
+plugin leaves them, read back through iproute2, and always removed.
+
+This module owns every namespace the tests create; the `pod` fixture in
+conftest.py deletes them even when a test fails. Names carry the test
+process id, so parallel runs never collide and leftovers of a killed run
+can be told apart (see `sweep`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+from dataclasses import dataclass, field
+from typing import Optional
+
+PREFIX = "rot"
+_names = itertools.count()
+
+
+def ip(*args: str, ns: Optional[str] = None) -> str:
+    command = ["ip"] + (["-n", ns] if ns else []) + list(args)
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)}: {done.stderr.strip()}")
+    return done.stdout
+
+
+def sweep() -> None:
+    """Remove namespaces left by test processes that no longer run."""
+    for line in ip("netns", "list").splitlines():
+        name = line.split()[0]
+        if not name.startswith(PREFIX) or "-" not in name:
+            continue
+        pid = name[len(PREFIX) :].split("-")[0]
+        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            subprocess.run(["ip", "netns", "del", name], capture_output=True)
+
+
+class Namespace:
+    def __init__(self, role: str = "pod") -> None:
+        self.name = f"{PREFIX}{os.getpid()}-{next(_names)}-{role}"
+        ip("netns", "add", self.name)
+        self.path = f"/run/netns/{self.name}"
+        ip("link", "set", "lo", "up", ns=self.name)
+
+    def delete(self) -> None:
+        subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
+
+    def routes(self, family: int = 4, table: str = "main") -> set[str]:
+        """The routes of one table as "dst [via gw] dev X[ table T][ metric N]" strings."""
+        out = ip(f"-{family}", "-j", "route", "show", "table", table, ns=self.name)
+        return {_words(route) for route in json.loads(out or "[]") if route.get("type", "unicast") == "unicast"}
+
+    def routes_detailed(self, family: int = 4, table: str = "main") -> list[dict]:
+        return json.loads(ip(f"-{family}", "-d", "-j", "route", "show", "table", table, ns=self.name) or "[]")
+
+    def snapshot(self) -> str:
+        """Every route of every table and family, for before/after comparison."""
+        lines = ip("route", "show", "table", "all", ns=self.name).splitlines()
+        lines += ip("-6", "route", "show", "table", "all", ns=self.name).splitlines()
+        return "\n".join(sorted(line.strip() for line in lines))
+
+
+def _words(route: dict) -> str:
+    text = route["dst"]
+    if "gateway" in route:
+        text += f" via {route['gateway']}"
+    if "dev" in route:
+        text += f" dev {route['dev']}"
+    return text
+
+
+@dataclass
+class Link:
+    name: str
+    v4: Optional[str] = None  # "192.168.50.2/24"
+    v4_gateway: Optional[str] = None
+    v6: Optional[str] = None
+    v6_gateway: Optional[str] = None
+    mac: str = ""
+
+
+@dataclass
+class Pod:
+    """A container namespace whose interfaces are veths to a peer namespace."""
+
+    ns: Namespace = field(default_factory=Namespace)
+    peer: Namespace = field(default_factory=lambda: Namespace("peer"))
+    links: list[Link] = field(default_factory=list)
+
+    @property
+    def path(self) -> str:
+        return self.ns.path
+
+    def add_link(self, link: Link, default_routes: bool = True) -> Link:
+        """What bridge or macvlan + host-local do: interface, addresses, default routes."""
+        peer_name = f"p{len(self.links)}"
+        ip("link", "add", link.name, "netns", self.ns.name, "type", "veth", "peer", "name", peer_name, "netns", self.peer.name)
+        ip("link", "set", peer_name, "up", ns=self.peer.name)
+        ip("link", "set", link.name, "up", ns=self.ns.name)
+        if link.v4:
+            ip("addr", "add", link.v4, "dev", link.name, ns=self.ns.name)
+        if link.v6:
+            ip("-6", "addr", "add", link.v6, "dev", link.name, "nodad", ns=self.ns.name)
+        metric = ["metric", str(100 * len(self.links))] if self.links else []  # one default per link
+        if default_routes and link.v4_gateway:
+            ip("route", "add", "default", "via", link.v4_gateway, "dev", link.name, *metric, ns=self.ns.name)
+        if default_routes and link.v6_gateway:
+            ip("-6", "route", "add", "default", "via", link.v6_gateway, "dev", link.name, *metric, ns=self.ns.name)
+        link.mac = json.loads(ip("-j", "link", "show", link.name, ns=self.ns.name))[0]["address"]
+        self.links.append(link)
+        return link
+
+    def route(self, *args: str, family: int = 4) -> None:
+        ip(f"-{family}", "route", *args, ns=self.ns.name)
+
+    def routes(self, family: int = 4, table: str = "main") -> set[str]:
+        return self.ns.routes(family, table)
+
+    def snapshot(self) -> str:
+        return self.ns.snapshot()
+
+    def delete(self) -> None:
+        self.ns.delete()
+        self.peer.delete()
+
+    def prev_result(self, version: str, routes: tuple[dict, ...] = (), names: Optional[list[str]] = None) -> dict:
+        """The result an interface plugin of spec `version` prints for these links.
+
+        Written out per version on purpose, independent of ro.result, so the
+        tests do not check the plugin's conversions against themselves.
+        """
+        links = [link for link in self.links if names is None or link.name in names]
+        if version in ("0.1.0", "0.2.0"):
+            result: dict = {"cniVersion": version}
+            link = links[0]
+            for key, address, gateway, family in (
+                ("ip4", link.v4, link.v4_gateway, 4),
+                ("ip6", link.v6, link.v6_gateway, 6),
+            ):
+                if address:
+                    section: dict = {"ip": address}
+                    if gateway:
+                        section["gateway"] = gateway
+                    family_routes = [r for r in routes if (":" in r["dst"]) == (family == 6)]
+                    if family_routes:
+                        section["routes"] = family_routes
+                    result[key] = section
+            return result
+        interfaces = [{"name": link.name, "mac": link.mac, "sandbox": self.path} for link in links]
+        ips = []
+        for index, link in enumerate(links):
+            for address, gateway, family in ((link.v4, link.v4_gateway, "4"), (link.v6, link.v6_gateway, "6")):
+                if address:
+                    entry: dict = {"interface": index, "address": address}
+                    if gateway:
+                        entry["gateway"] = gateway
+                    if version in ("0.3.0", "0.3.1", "0.4.0"):
+                        entry["version"] = family
+                    ips.append(entry)
+        result = {"cniVersion": version, "interfaces": interfaces, "ips": ips}
+        if routes:
+            result["routes"] = list(routes)
+        return result
+
+
+V4 = dict(v4="192.168.50.2/24", v4_gateway="192.168.50.1")
+V6 = dict(v6="2001:db8:50::2/64", v6_gateway="2001:db8:50::1")
