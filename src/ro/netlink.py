@@ -69,9 +69,7 @@ _DUMP_ATTEMPTS = 3
 
 
 def _setns(fd: int) -> None:
-    if hasattr(os, "setns"):  # Python 3.12+
-        os.setns(fd, CLONE_NEWNET)
-        return
+    """setns(2) through libc: os.setns exists only from Python 3.12."""
     import ctypes
 
     libc = ctypes.CDLL(None, use_errno=True)

@@ -1,0 +1,26 @@
+# route-override. On a fresh Debian 12 machine, as root:
+#   make demo    set up, build dist/route-override, run the demo
+#   make test    set up and build if needed, then run the whole test suite
+# (see README.md for the rest)
+
+VENV := .venv
+PLUGIN := dist/route-override
+
+.PHONY: setup build test demo clean
+
+setup: $(VENV)/.ready build
+
+$(VENV)/.ready: pyproject.toml build/setup.sh
+	build/setup.sh
+
+build: $(VENV)/.ready
+	PYTHON=$(VENV)/bin/python build/shiv.sh
+
+test: build
+	RO_PLUGIN=$(PLUGIN) $(VENV)/bin/pytest
+
+demo: build
+	RO_PLUGIN=$(PLUGIN) demo/demo.sh
+
+clean:
+	rm -rf dist $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,51 @@
+"""Turn shiv's zipapp into dist/route-override: our launcher as __main__,
+and a /bin/sh prefix that runs python3 isolated.
+
+Usage: finish_pyz.py SHIV_OUTPUT TARGET
+
+Entries are copied in order with their timestamps and modes, so the result
+is as reproducible as shiv's own output. TARGET is written to a temporary
+name and renamed, so a half-written file is never executable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import zipfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+# Not "#!/usr/bin/env python3": a shebang can pass python3 no flags
+# portably, and without -I -S the environment (PYTHONPATH, PYTHONHOME, user
+# site, .pth files) could run code as root before route-override starts.
+# sh looks python3 up on PATH exactly as env would. The zip after these
+# lines is found by Python from the end of the file.
+PREFIX = b"""#!/bin/sh
+# route-override, a CNI plugin (Python zipapp): sh finds python3 like env would, runs it isolated.
+command -v python3 >/dev/null 2>&1 || { [ -n "$CNI_COMMAND" ] && echo '{"cniVersion": "1.1.0", "code": 50, "msg": "route-override needs python3 (3.9 or newer) on the node, and none is on PATH", "details": ""}'; echo 'route-override: no python3 on PATH' >&2; exit 1; }
+exec python3 -I -S "$0" "$@"
+"""
+
+
+def finish(shiv_output: Path, target: Path) -> None:
+    with zipfile.ZipFile(shiv_output) as source:
+        build_id = json.loads(source.read("environment.json"))["build_id"]
+        launcher = (HERE / "launcher.py").read_text().replace("@BUILD_ID@", build_id)
+        temporary = target.with_name(f".{target.name}.tmp")
+        with temporary.open("wb") as out:
+            out.write(PREFIX)
+            with zipfile.ZipFile(out, "w") as archive:
+                for info in source.infolist():
+                    data = launcher.encode() if info.filename == "__main__.py" else source.read(info)
+                    copy = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+                    copy.compress_type, copy.external_attr = info.compress_type, info.external_attr
+                    archive.writestr(copy, data)
+        temporary.chmod(0o755)
+        os.replace(temporary, target)
+
+
+if __name__ == "__main__":
+    finish(Path(sys.argv[1]), Path(sys.argv[2]))

@@ -1,0 +1,142 @@
+"""The zipapp's __main__: find (or make) the extraction cache, then run ro.
+
+It replaces shiv's own __main__ (import _bootstrap; _bootstrap.bootstrap())
+so that the warm path imports nothing but os and sys, and so that a cache
+another user could have written is never imported from. Extraction itself
+is shiv's, with shiv's lock (`_bootstrap.extract_site_packages`).
+
+Where the cache lives, in order:
+  SHIV_ROOT, when set (and then only there: a bad explicit root is an error);
+  as root: /var/cache/route-override, then /run/route-override (tmpfs);
+  otherwise: $XDG_CACHE_HOME or ~/.cache, then /tmp/route-override-<uid>.
+A root is used only if it and every directory above it belong to root (or
+to this user) and nobody else can write to them (a sticky /tmp is fine).
+
+Written for any python3 that may be first on a node's PATH (3.6 syntax), so
+that an old one gets a clear CNI error instead of a SyntaxError.
+"""
+
+import os
+import stat
+import sys
+
+BUILD_ID = "@BUILD_ID@"  # shiv's hash of site-packages, filled in by build/finish_pyz.py
+FLOOR = (3, 9)  # pyproject.toml's requires-python
+NEWER = ("python3.13", "python3.12", "python3.11", "python3.10", "python3.9")
+NOT_AVAILABLE = 50  # CNI: the plugin cannot serve ADD
+IO_FAILURE = 5
+
+
+def fail(code, msg):
+    """Say why in the form the caller reads: a CNI error object or a line on stderr."""
+    if os.environ.get("CNI_COMMAND"):
+        import json
+
+        document = {"cniVersion": "1.1.0", "code": code, "msg": msg, "details": ""}
+        sys.stdout.write(json.dumps(document) + "\n")
+        sys.stdout.flush()
+    else:
+        sys.stderr.write("route-override: " + msg + "\n")
+    sys.stderr.flush()
+    os._exit(1)
+
+
+def use_newer_python(archive):
+    """On an old python3 (RHEL 8's is 3.6), re-run under a newer one if installed."""
+    for directory in os.environ.get("PATH", "/usr/bin:/bin").split(os.pathsep):
+        for name in NEWER:
+            candidate = os.path.join(directory, name)
+            if os.access(candidate, os.X_OK):
+                os.execv(candidate, [candidate, "-I", "-S", archive] + sys.argv[1:])
+    fail(
+        NOT_AVAILABLE,
+        "route-override needs Python %d.%d or newer; %s is %s and no python3.9+ is on PATH"
+        % (FLOOR + (sys.executable, sys.version.split()[0])),
+    )
+
+
+def unsafe(path):
+    """Why `path` (an existing directory) could have been written by someone else, or None."""
+    me = os.geteuid()
+    trusted = (0, me)
+    path = os.path.realpath(path)
+    leaf = True
+    while True:
+        info = os.stat(path)
+        if info.st_uid not in trusted:
+            return "%s belongs to uid %d" % (path, info.st_uid)
+        others_write = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+        if others_write and (leaf or not info.st_mode & stat.S_ISVTX):
+            return "%s is writable by group or others" % path
+        if me == 0 and leaf and info.st_uid != 0:
+            return "%s does not belong to root" % path
+        parent = os.path.dirname(path)
+        if parent == path:
+            return None
+        path, leaf = parent, False
+
+
+def candidate_roots():
+    explicit = os.environ.get("SHIV_ROOT")
+    if explicit:
+        return [explicit], True
+    if os.geteuid() == 0:
+        return ["/var/cache/route-override", "/run/route-override"], False
+    roots = []
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    home = os.environ.get("HOME")
+    if xdg:
+        roots.append(os.path.join(xdg, "route-override"))
+    elif home:
+        roots.append(os.path.join(home, ".cache", "route-override"))
+    roots.append("/tmp/route-override-%d" % os.geteuid())
+    return roots, False
+
+
+def site_packages(archive, root):
+    """The extracted site-packages under `root`, extracting it first if needed."""
+    target = os.path.join(root, "route-override_" + BUILD_ID)
+    site = os.path.join(target, "site-packages")
+    if not os.path.isdir(site):
+        os.makedirs(root, mode=0o755, exist_ok=True)
+        reason = unsafe(root)
+        if reason:
+            raise OSError("refusing the cache: " + reason)
+        import zipfile
+        from pathlib import Path
+
+        import _bootstrap  # shiv's, from this archive: extracts to a temp dir under a lock, then renames
+
+        with zipfile.ZipFile(archive) as opened:
+            _bootstrap.extract_site_packages(opened, Path(target))
+    reason = unsafe(site)
+    if reason:
+        raise OSError("refusing the cache: " + reason)
+    return site
+
+
+def main():
+    archive = os.path.dirname(os.path.abspath(__file__))
+    if sys.version_info < FLOOR:
+        use_newer_python(archive)
+    os.umask(0o022)  # the cache must come out writable by its owner only
+    roots, explicit = candidate_roots()
+    site = None
+    reasons = []
+    for root in roots:
+        try:
+            site = site_packages(archive, root)
+            break
+        except OSError as error:
+            reasons.append("%s: %s" % (root, error.strerror or error))
+            if explicit:
+                break
+    if site is None:
+        fail(IO_FAILURE, "no usable extraction cache for route-override (" + "; ".join(reasons) + ")")
+    sys.path.insert(0, site)
+    from ro.__main__ import main as ro_main
+
+    ro_main()
+
+
+main()

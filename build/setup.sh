@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine to build and test route-override:
+# Debian packages (when run as root and any is missing), then .venv with
+# the project and its test and build tools. Idempotent; `make setup` runs it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# iproute2: test namespaces; busybox-static, buildah, podman, runc,
+# catatonit: the installer image; the rest: the end-to-end runtimes.
+packages=(
+    python3 python3-venv iproute2 git make
+    busybox-static buildah podman runc catatonit
+    containernetworking-plugins containerd golang-go golang-github-appc-cni-dev
+)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "setup: missing Debian packages: ${missing[*]}; run as root (or install them)" >&2
+        exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+python=/usr/bin/python3 # Debian's: what the plugin runs on, on a node like this one
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+.venv/bin/pip install -qq --disable-pip-version-check -e '.[test,build]'
+touch .venv/.ready

@@ -1,0 +1,78 @@
+"""deployments/daemonset-install.yaml: valid, least privilege, and in step
+with the installer image and its entrypoint."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from conftest import ROOT
+
+MANIFEST = ROOT / "deployments" / "daemonset-install.yaml"
+
+
+def daemonset() -> dict:
+    return yaml.safe_load(MANIFEST.read_text())
+
+
+def container() -> dict:
+    (only,) = daemonset()["spec"]["template"]["spec"]["containers"]
+    return only
+
+
+def test_validates_against_the_kubernetes_schemas_offline() -> None:
+    validate = str(Path(sys.executable).with_name("kubernetes-validate"))
+    for version in ("1.28.0", "1.37.0"):
+        done = subprocess.run([validate, "--strict", "-k", version, str(MANIFEST)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_reaches_every_node_and_updates_rolling() -> None:
+    spec = daemonset()["spec"]
+    pod = spec["template"]["spec"]
+    assert spec["updateStrategy"]["type"] == "RollingUpdate"
+    assert {"operator": "Exists"} in pod["tolerations"]
+    assert "nodeSelector" not in pod and "affinity" not in pod  # no amd64-only (or any) selector
+    resources = container()["resources"]
+    assert resources["requests"] and resources["limits"]
+
+
+def test_runs_with_least_privilege() -> None:
+    pod = daemonset()["spec"]["template"]["spec"]
+    security = container()["securityContext"]
+    assert not pod.get("hostNetwork") and not pod.get("hostPID") and not pod.get("hostIPC")
+    assert security["privileged"] is False and security["allowPrivilegeEscalation"] is False
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["capabilities"] == {"drop": ["ALL"]}  # writing root's /opt/cni/bin as root needs none
+    assert security["runAsUser"] == 0
+    mounts = {m["name"]: m for m in container()["volumeMounts"]}
+    assert mounts["host-usr"]["readOnly"] is True and not mounts["cni-bin"].get("readOnly")
+
+
+def installer_options() -> set[str]:
+    return set(re.findall(r"^\s+(--[a-z-]+)\)", (ROOT / "installer" / "install.sh").read_text(), re.M))
+
+
+def test_image_paths_and_flags_match_the_installer() -> None:
+    import ro
+
+    spec = container()
+    args = spec["args"]
+    flags = dict(zip(args[::2], args[1::2]))
+    assert set(flags) <= installer_options()
+    volumes = {v["name"]: v for v in daemonset()["spec"]["template"]["spec"]["volumes"]}
+    mounts = {m["name"]: m["mountPath"] for m in spec["volumeMounts"]}
+    assert volumes["cni-bin"]["hostPath"]["path"] == "/opt/cni/bin" and mounts["cni-bin"] == flags["--dest-dir"]
+    assert volumes["host-usr"]["hostPath"]["path"] == "/usr" and mounts["host-usr"] == flags["--host-usr"]
+    dockerfile = (ROOT / "Dockerfile.installer").read_text()
+    assert "COPY dist/route-override dist/route-override.version /" in dockerfile
+    assert 'ENTRYPOINT ["/bin/sh", "/install.sh"]' in dockerfile and "COPY installer/install.sh /install.sh" in dockerfile
+    probe = " ".join(spec["readinessProbe"]["exec"]["command"])
+    assert f"/route-override {flags['--dest-dir']}/route-override" in probe
+    name, tag = spec["image"].rsplit(":", 1)
+    assert name.endswith("/route-override-installer") and tag == ro.__version__
+    assert daemonset()["metadata"]["labels"]["app.kubernetes.io/version"] == ro.__version__
