@@ -119,8 +119,8 @@ log "mode $MODE, source $SOURCE, destination $DEST_DIR"
 check_python
 install_plugin
 if [ "$MODE" = daemon ]; then
-    log "installed; staying alive (daemon mode)"
     trap 'log "stopping"; exit 0' TERM INT
+    log "installed; staying alive (daemon mode)"
     while :; do
         sleep 3600 &
         wait $! || true
