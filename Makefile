@@ -1,12 +1,13 @@
 # route-override. On a fresh Debian 12 machine, as root:
 #   make demo    set up, build dist/route-override, run the demo
 #   make test    set up and build if needed, then run the whole test suite
+#   make e2e     the end-to-end suite: libcni, podman and containerd drive the plugin
 # (see README.md for the rest)
 
 VENV := .venv
 PLUGIN := dist/route-override
 
-.PHONY: setup build test demo clean
+.PHONY: setup build test e2e demo clean
 
 setup: $(VENV)/.ready build
 
@@ -17,7 +18,10 @@ build: $(VENV)/.ready
 	PYTHON=$(VENV)/bin/python build/shiv.sh
 
 test: build
-	RO_PLUGIN=$(PLUGIN) $(VENV)/bin/pytest
+	RO_PLUGIN=$(PLUGIN) $(VENV)/bin/pytest tests --ignore=tests/e2e
+
+e2e: build
+	RO_PLUGIN=$(PLUGIN) $(VENV)/bin/pytest tests/e2e
 
 demo: build
 	RO_PLUGIN=$(PLUGIN) demo/demo.sh

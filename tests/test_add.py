@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import plugin_config, run_plugin
+from runner import plugin_config, run_plugin
 from netns import V4, V6, Link, Pod
 
 ALL_VERSIONS = ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"]

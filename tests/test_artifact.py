@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PLUGIN, ROOT
+from runner import PLUGIN, ROOT
 
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import chained, plugin_config, run_plugin
+from runner import chained, plugin_config, run_plugin
 from netns import V4, V6, Link, Pod
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 
-from conftest import CLEAN_PATH, plugin_command
+from runner import CLEAN_PATH, plugin_command
 
 
 def human(*args: str) -> subprocess.CompletedProcess:

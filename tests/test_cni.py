@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import plugin_command, plugin_config, run_plugin
+from runner import plugin_command, plugin_config, run_plugin
 
 SUPPORTED = ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"]
 PREV = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import chained, plugin_config, run_plugin
+from runner import chained, plugin_config, run_plugin
 from netns import V4, Link, Pod
 
 
@@ -56,3 +56,15 @@ def test_del_succeeds_when_the_namespace_is_empty_missing_or_gone(tmp_path, netn
     config = plugin_config("1.0.0", None, addroutes=[{"dst": "10.95.0.0/16"}])
     run_plugin("DEL", config, netns=netns).ok()
     run_plugin("DEL", config, netns=netns).ok()
+
+
+def test_del_under_an_invalid_config_succeeds_and_says_why(pod: Pod) -> None:
+    """ADD refused this config, so nothing was added; a runtime DELs after a
+    failed ADD and must not be stuck retrying."""
+    pod.add_link(Link("net1", **V4))
+    before = pod.snapshot()
+    config = plugin_config("1.0.0", pod.prev_result("1.0.0"), addroutes=[{"dst": "10.96.0.1/16"}])
+    assert run_plugin("ADD", config, netns=pod.path).code == 7
+    outcome = run_plugin("DEL", config, netns=pod.path)
+    assert outcome.exit_code == 0 and "invalid config" in outcome.stderr and "addroutes[0].dst" in outcome.stderr
+    assert pod.snapshot() == before

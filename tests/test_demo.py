@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import PLUGIN, ROOT
+from runner import PLUGIN, ROOT
 
 
 def test_demo_shows_routes_before_and_after_and_cleans_up() -> None:

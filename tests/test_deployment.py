@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from conftest import ROOT
+from runner import ROOT
 
 MANIFEST = ROOT / "deployments" / "daemonset-install.yaml"
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PLUGIN, ROOT
+from images import busybox_rootfs_tar
+from runner import PLUGIN, ROOT
 
 
 def storage(tmp: Path) -> list[str]:
@@ -26,7 +27,7 @@ def storage(tmp: Path) -> list[str]:
 def images(tmp_path: Path):
     if not PLUGIN:
         pytest.fail("the image carries the built plugin: run build/shiv.sh first (make test does)")
-    for tool in ("buildah", "podman", "busybox"):
+    for tool in ("buildah", "podman"):
         if not shutil.which(tool):
             pytest.fail(f"{tool} is missing: make setup installs it")
     (tmp_path / "run").symlink_to(tempfile.mkdtemp(prefix="ro-run-"))
@@ -37,15 +38,8 @@ def images(tmp_path: Path):
 
 
 def base_image(tmp: Path) -> str:
-    rootfs = tmp / "rootfs"
-    (rootfs / "bin").mkdir(parents=True)
-    busybox = shutil.which("busybox")
-    shutil.copy(busybox, rootfs / "bin" / "busybox")
-    for applet in subprocess.run([busybox, "--list"], capture_output=True, text=True, check=True).stdout.split():
-        if applet != "busybox":
-            (rootfs / "bin" / applet).symlink_to("busybox")
-    subprocess.run(["tar", "-C", str(rootfs), "-cf", str(tmp / "rootfs.tar"), "."], check=True)
-    subprocess.run(["podman", *storage(tmp), "import", str(tmp / "rootfs.tar"), "localhost/ro-busybox:test"], check=True, capture_output=True)
+    tar = busybox_rootfs_tar(tmp)
+    subprocess.run(["podman", *storage(tmp), "import", str(tar), "localhost/ro-busybox:test"], check=True, capture_output=True)
     return "localhost/ro-busybox:test"
 
 

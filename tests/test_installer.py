@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from runner import ROOT
 
 INSTALL = ROOT / "installer" / "install.sh"
 SHELLS = [["dash"], ["busybox", "sh"]]

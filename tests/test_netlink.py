@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 
-from conftest import plugin_config, run_plugin
+from runner import plugin_config, run_plugin
 from netns import V4, V6, Link, Pod
 
 PROBE = """

@@ -9,6 +9,7 @@ config error is answered before paying for it.
 from __future__ import annotations
 
 import importlib.util
+import sys
 from typing import Callable, Optional
 
 from . import plan
@@ -61,8 +62,14 @@ def cmd_check(request: Request) -> None:
 
 def cmd_del(request: Request) -> None:
     """Best effort and idempotent: a missing namespace, interface or
-    prevResult means there is nothing left to remove."""
-    config = parse_config(request.config, request.cni_version)
+    prevResult means there is nothing left to remove. So does an invalid
+    config: ADD refused it, so it added nothing (and a runtime that DELs
+    after a failed ADD must not be stuck retrying)."""
+    try:
+        config = parse_config(request.config, request.cni_version)
+    except CniError as error:
+        sys.stderr.write(f"route-override: DEL: nothing to remove under an invalid config: {error.msg}\n")
+        return None
     if not request.netns or not config.addroutes:
         return None
     from . import netlink

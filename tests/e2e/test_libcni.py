@@ -1,0 +1,168 @@
+"""libcni (the library inside CRI-O, containerd and podman) drives the
+chains bridge + host-local + route-override and macvlan + static +
+route-override. libcni caches ADD's result and hands it to CHECK and DEL as
+prevResult, as those runtimes do.
+
+Conf versions 0.3.1, 0.4.0 and 1.0.0: Debian's libcni (1.1.2) and reference
+plugins (1.1.1) do not accept 1.1.0 (covered by tests/test_add.py directly).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from chains import BRIDGE, CLEAN_PATH, MACVLAN, Chain, conflist, need, write_json
+from netns import Namespace, ip
+
+VERSIONS = ["0.3.1", "0.4.0", "1.0.0"]
+
+
+@pytest.fixture(scope="session")
+def cnitool(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tests/e2e/cnitool built against Debian's libcni sources."""
+    need("go")
+    out = tmp_path_factory.mktemp("cnitool") / "cnitool"
+    env = {"PATH": CLEAN_PATH, "GO111MODULE": "off", "GOPATH": "/usr/share/gocode", "GOCACHE": str(out.parent / "gocache")}
+    subprocess.run(["go", "build", "-o", str(out), "main.go"], cwd=Path(__file__).parent / "cnitool", env=env, check=True)
+    return out
+
+
+class Client:
+    """cnitool run inside the node namespace, with its own libcni cache."""
+
+    def __init__(self, tool: Path, plugin_dir: Path, node: Namespace, work: Path) -> None:
+        self.tool, self.plugin_dir, self.node, self.work = tool, plugin_dir, node, work
+
+    def __call__(self, verb: str, conf: Path, container: Namespace, ifname: str = "eth0") -> subprocess.CompletedProcess:
+        env = {"PATH": CLEAN_PATH, "CNI_PATH": str(self.plugin_dir), "CNI_CACHE_DIR": str(self.work / "cache")}
+        command = ["ip", "netns", "exec", self.node.name, str(self.tool), verb, str(conf), "ctr-e2e", container.path, ifname]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def cni(cnitool: Path, plugin_dir: Path, node: Namespace, tmp_path: Path) -> Iterator[Client]:
+    # the macvlan chain's master: a veth on the node
+    ip("link", "add", "mvup", "type", "veth", "peer", "name", "mvpeer", ns=node.name)
+    ip("link", "set", "mvup", "up", ns=node.name)
+    ip("link", "set", "mvpeer", "up", ns=node.name)
+    yield Client(cnitool, plugin_dir, node, tmp_path)
+
+
+def ok(done: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+FEATURES = {
+    # name: (route-override settings, the routes ADD leaves, given the chain)
+    "flushroutes": (lambda c: {"flushroutes": True}, lambda c: {f"{c.subnet} dev eth0"}),
+    "flushgateway": (
+        lambda c: {"flushgateway": True},
+        lambda c: c.base_routes() - {f"default via {c.gateway} dev eth0"},
+    ),
+    "delroutes": (
+        lambda c: {"delroutes": [{"dst": "10.123.0.0/16"}]},
+        lambda c: c.base_routes() - {f"10.123.0.0/16 via {c.gateway} dev eth0"},
+    ),
+    "addroutes with gw": (
+        lambda c: {"addroutes": [{"dst": "10.200.0.0/16", "gw": c.other_gateway}]},
+        lambda c: c.base_routes() | {f"10.200.0.0/16 via {c.other_gateway} dev eth0"},
+    ),
+    "replace the default route": (
+        lambda c: {"delroutes": [{"dst": "0.0.0.0/0"}], "addroutes": [{"dst": "0.0.0.0/0", "gw": c.other_gateway}]},
+        lambda c: c.base_routes() - {f"default via {c.gateway} dev eth0"} | {f"default via {c.other_gateway} dev eth0"},
+    ),
+}
+
+
+@pytest.mark.parametrize("feature", list(FEATURES))
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("chain", [BRIDGE, MACVLAN], ids=["bridge", "macvlan"])
+def test_each_feature_leaves_exactly_the_expected_routes(
+    cni: Client, container: Namespace, tmp_path: Path, chain: Chain, version: str, feature: str
+) -> None:
+    settings, expected = FEATURES[feature]
+    conf = write_json(tmp_path / "net.conflist", conflist(chain, version, tmp_path, settings(chain)))
+    ok(cni("add", conf, container))
+    assert container.routes(4) == expected(chain)
+    if version != "0.3.1":
+        ok(cni("check", conf, container))
+    ok(cni("del", conf, container))
+    ok(cni("del", conf, container))
+
+
+@pytest.mark.parametrize("chain", [BRIDGE, MACVLAN], ids=["bridge", "macvlan"])
+def test_check_fails_when_a_configured_route_is_deleted_by_hand(cni: Client, container: Namespace, tmp_path: Path, chain: Chain) -> None:
+    settings = {"addroutes": [{"dst": "10.200.0.0/16", "gw": chain.other_gateway}]}
+    conf = write_json(tmp_path / "net.conflist", conflist(chain, "1.0.0", tmp_path, settings))
+    ok(cni("add", conf, container))
+    ip("route", "del", "10.200.0.0/16", ns=container.name)
+    failed = cni("check", conf, container)
+    # The interface plugin checks the result's routes first and may report it before us.
+    assert failed.returncode == 1 and "10.200.0.0" in failed.stderr
+    ok(cni("del", conf, container))
+
+
+@pytest.mark.parametrize("chain", [BRIDGE, MACVLAN], ids=["bridge", "macvlan"])
+def test_check_fails_when_a_deleted_route_comes_back(cni: Client, container: Namespace, tmp_path: Path, chain: Chain) -> None:
+    """The interface plugin's CHECK does not look for extra routes; ours does."""
+    conf = write_json(tmp_path / "net.conflist", conflist(chain, "1.0.0", tmp_path, {"flushgateway": True}))
+    ok(cni("add", conf, container))
+    ip("route", "add", "default", "via", chain.gateway, ns=container.name)
+    failed = cni("check", conf, container)
+    assert failed.returncode == 1 and "present again, but flushgateway deletes it" in failed.stderr
+    ok(cni("del", conf, container))
+
+
+def test_an_invalid_config_fails_add_with_our_message_and_del_still_cleans_up(
+    cni: Client, container: Namespace, tmp_path: Path
+) -> None:
+    conf = write_json(tmp_path / "net.conflist", conflist(BRIDGE, "1.0.0", tmp_path, {"addroutes": [{"dst": "10.0.0.1/8"}]}))
+    failed = cni("add", conf, container)
+    assert failed.returncode == 1
+    assert "addroutes[0].dst: has host bits set, did you mean 10.0.0.0/8?" in failed.stderr
+    ok(cni("del", conf, container))  # runtimes DEL after a failed ADD; it must not get stuck on us
+
+
+def test_gw_less_addroutes_work_but_the_old_bridge_check_rejects_them(cni: Client, container: Namespace, tmp_path: Path) -> None:
+    """Reference plugins 1.1.1 check every route of the final result and,
+    for a non-default route without gw, wrongly expect one without a gateway
+    (fixed upstream in 1.3.0). The route is right (via the ips gateway, as
+    the spec says); the failing CHECK is bridge's, not ours."""
+    conf = write_json(tmp_path / "net.conflist", conflist(BRIDGE, "1.0.0", tmp_path, {"addroutes": [{"dst": "10.201.0.0/16"}]}))
+    ok(cni("add", conf, container))
+    assert "10.201.0.0/16 via 203.0.113.1 dev eth0" in container.routes(4)
+    failed = cni("check", conf, container)
+    assert failed.returncode == 1
+    assert "Expected Route {Dst:{IP:10.201.0.0 Mask:ffff0000} GW:<nil>} not found" in failed.stderr  # bridge's words
+    ok(cni("del", conf, container))
+    assert not any("10.201.0.0" in route for route in container.routes(4))
+
+
+def test_gw_less_addroutes_without_an_ips_gateway_are_on_link_and_check_passes(
+    cni: Client, container: Namespace, tmp_path: Path
+) -> None:
+    conf = write_json(tmp_path / "net.conflist", conflist(MACVLAN, "1.0.0", tmp_path, {"addroutes": [{"dst": "10.202.0.0/16"}]}))
+    ok(cni("add", conf, container))
+    assert "10.202.0.0/16 dev eth0" in container.routes(4)
+    ok(cni("check", conf, container))
+    ok(cni("del", conf, container))
+
+
+def test_static_with_a_gateway_fails_its_own_check_after_flushgateway(cni: Client, container: Namespace, tmp_path: Path) -> None:
+    """flushgateway drops the ips gateways from the result (by design, as the
+    Go original does); static 1.1.1's CHECK then misses the gateway it
+    configured. Configure routes with gw instead (as MACVLAN does) when
+    CHECK matters."""
+    conf = write_json(
+        tmp_path / "net.conflist", conflist(MACVLAN, "1.0.0", tmp_path, {"flushgateway": True}, static_gateway=True)
+    )
+    ok(cni("add", conf, container))
+    assert not any(route.startswith("default") for route in container.routes(4))
+    failed = cni("check", conf, container)
+    assert failed.returncode == 1 and "static: Failed to match addr 198.51.100.10" in failed.stderr
+    ok(cni("del", conf, container))

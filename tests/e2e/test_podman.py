@@ -1,0 +1,131 @@
+"""podman 4.3 with its CNI network backend runs the chains: `podman run`,
+`podman network connect`, and container removal (DEL).
+
+podman runs inside the node namespace through nsenter (not `ip netns exec`,
+which remounts /sys and hides the cgroup mounts runc needs), with its own
+containers.conf, storage and network config directory.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from chains import CLEAN_PATH, need, write_json
+from images import busybox_rootfs_tar
+from netns import Namespace
+
+IMAGE = "localhost/ro-e2e-busybox:latest"
+
+
+def bridge_network(name: str, bridge: str, subnet: str, gateway: str, routes: list, route_override: dict, work: Path) -> dict:
+    ipam = {"type": "host-local", "ranges": [[{"subnet": subnet, "gateway": gateway}]], "routes": routes, "dataDir": str(work / "ipam")}
+    return {
+        "cniVersion": "1.0.0",
+        "name": name,
+        "plugins": [
+            {"type": "bridge", "bridge": bridge, "isGateway": True, "ipMasq": False, "ipam": ipam},
+            {"type": "route-override", **route_override},
+        ],
+    }
+
+
+class Podman:
+    def __init__(self, work: Path, runroot: str, node: Namespace) -> None:
+        self.work, self.runroot, self.node = work, runroot, node
+
+    def __call__(self, *args: str) -> subprocess.CompletedProcess:
+        storage = ["--root", str(self.work / "storage"), "--runroot", self.runroot, "--storage-driver", "vfs"]
+        command = ["nsenter", f"--net={self.node.path}", "podman", *storage, *args]
+        env = {"PATH": CLEAN_PATH, "CONTAINERS_CONF": str(self.work / "containers.conf")}
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def podman(plugin_dir: Path, node: Namespace, tmp_path: Path) -> Iterator[Podman]:
+    need("podman", "runc", "nsenter")
+    networks = tmp_path / "net.d"
+    networks.mkdir()
+    (tmp_path / "containers.conf").write_text(
+        f"""[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+[network]
+network_backend = "cni"
+cni_plugin_dirs = ["{plugin_dir}"]
+network_config_dir = "{networks}"
+"""
+    )
+    write_json(
+        networks / "ro-a.conflist",
+        bridge_network(
+            "ro-a", "ro-a0", "203.0.113.0/24", "203.0.113.1", [{"dst": "0.0.0.0/0"}],
+            {"addroutes": [{"dst": "10.210.0.0/16", "gw": "203.0.113.254"}]}, tmp_path,
+        ),
+    )  # fmt: skip
+    write_json(
+        networks / "ro-b.conflist",
+        bridge_network(
+            "ro-b", "ro-b0", "198.51.100.0/24", "198.51.100.1", [{"dst": "10.221.0.0/16"}],
+            {"delroutes": [{"dst": "10.221.0.0/16"}], "addroutes": [{"dst": "10.220.0.0/16", "gw": "198.51.100.254"}]},
+            tmp_path,
+        ),
+    )  # fmt: skip
+    runroot = tempfile.mkdtemp(prefix="ro-pm-")  # podman wants a runroot under 50 characters
+    client = Podman(tmp_path, runroot, node)
+    try:
+        imported = client("import", str(busybox_rootfs_tar(tmp_path)), IMAGE)
+        assert imported.returncode == 0, imported.stderr
+        yield client
+    finally:
+        client("rm", "--all", "--force")
+        client("rmi", "--all", "--force")
+        shutil.rmtree(runroot, ignore_errors=True)
+
+
+def routes_of(text: str, dev: str) -> set[str]:
+    return {" ".join(line.split()) for line in text.splitlines() if f"dev {dev}" in line}
+
+
+def test_podman_sees_both_networks(podman: Podman) -> None:
+    """podman drops, silently, a network whose plugins fail VERSION."""
+    listed = podman("network", "ls", "--format", "{{.Name}}")
+    assert {"ro-a", "ro-b"} <= set(listed.stdout.split()), listed.stderr
+
+
+def test_podman_run_shows_the_overridden_routes(podman: Podman) -> None:
+    done = podman("run", "--rm", "--network", "ro-a", IMAGE, "ip", "route")
+    assert done.returncode == 0, done.stderr
+    assert routes_of(done.stdout, "eth0") == {
+        "default via 203.0.113.1 dev eth0",
+        "10.210.0.0/16 via 203.0.113.254 dev eth0",
+        "203.0.113.0/24 dev eth0 scope link src 203.0.113.2",
+    }
+    assert "error" not in done.stderr.lower()
+
+
+def test_network_connect_changes_only_that_interfaces_routes_and_rm_runs_del_cleanly(podman: Podman, tmp_path: Path) -> None:
+    started = podman("run", "--detach", "--name", "ro-e2e", "--network", "ro-a", IMAGE, "sleep", "600")
+    assert started.returncode == 0, started.stderr
+    before = podman("exec", "ro-e2e", "ip", "route").stdout
+    connected = podman("network", "connect", "ro-b", "ro-e2e")
+    assert connected.returncode == 0, connected.stderr
+    after = podman("exec", "ro-e2e", "ip", "route").stdout
+    assert routes_of(after, "eth0") == routes_of(before, "eth0")
+    eth1 = routes_of(after, "eth1")
+    assert "10.220.0.0/16 via 198.51.100.254 dev eth1" in eth1
+    assert not any(route.startswith("10.221.") for route in eth1)
+    removed = podman("rm", "--force", "ro-e2e")
+    assert removed.returncode == 0 and "error" not in removed.stderr.lower(), removed.stderr
+    # DEL ran through both chains: host-local released both addresses
+    leases = [p.name for p in (tmp_path / "ipam").rglob("*") if p.is_file() and p.name[0].isdigit()]
+    assert leases == [], leases
