@@ -1,4 +1,4 @@
-"""The zipapp's __main__: find (or make) the extraction cache, then run ro.
+"""The zipapp's launcher: find (or make) the extraction cache, then run ro.
 
 It replaces shiv's own __main__ (import _bootstrap; _bootstrap.bootstrap())
 so that the warm path imports nothing but os and sys, and so that a cache
@@ -117,6 +117,8 @@ def site_packages(archive, root):
 
 def main():
     archive = os.path.dirname(os.path.abspath(__file__))
+    if sys.argv[0] == "-c":  # started by the first lines' `python3 -c`, not as `python3 ARCHIVE`
+        del sys.argv[0]
     if sys.version_info < FLOOR:
         use_newer_python(archive)
     os.umask(0o022)  # the cache must come out writable by its owner only

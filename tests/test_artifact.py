@@ -48,7 +48,7 @@ def test_two_builds_of_one_commit_are_byte_identical(tmp_path: Path) -> None:
 def test_the_first_lines_find_python3_like_env_and_isolate_it() -> None:
     head = Path(PLUGIN).read_bytes()[:1000].split(b"\n")
     assert head[0] == b"#!/bin/sh"
-    assert b'exec python3 -I -S "$0" "$@"' in head
+    assert b"exec python3 -I -S -c 'import sys; sys.path.insert(0, sys.argv[1]); import route_override_launcher' \"$0\" \"$@\"" in head
     assert os.access(PLUGIN, os.X_OK)
 
 

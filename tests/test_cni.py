@@ -148,6 +148,7 @@ def test_errors_are_printed_in_the_request_version() -> None:
         ("STATUS", plugin_config("1.1.0"), {}),
         ("GC", plugin_config("1.1.0"), {}),
         ("DEL", plugin_config("1.0.0", PREV, addroutes=[{"dst": "10.0.0.0/8"}]), {"CNI_NETNS": ""}),
+        ("DEL", plugin_config("1.0.0", PREV, addroutes=[{"dst": "10.0.0.0/8"}]), {"CNI_NETNS": "/run/netns/gone"}),
         ("ADD", plugin_config("1.0.0", PREV, flushroutes="no"), {"CNI_NETNS": "/run/netns/x"}),
         ("ADD", plugin_config("1.0.0", None), {"CNI_NETNS": "/run/netns/x"}),
     ],

@@ -7,9 +7,9 @@ surfaces as code 7 with the path ("addroutes[1].gw") and the offending value.
 from __future__ import annotations
 
 import ipaddress
-import json
 from typing import Any, Optional, Union
 
+from . import jsonio
 from .errors import INVALID_CONFIG, CniError
 
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
@@ -22,7 +22,7 @@ _MAX_SHOWN = 80
 def show(value: Any) -> str:
     """The value as JSON, shortened so one bad entry cannot flood a log."""
     try:
-        text = json.dumps(value, sort_keys=True)
+        text = jsonio.dumps(value)
     except (TypeError, ValueError, RecursionError):
         text = repr(value)
     return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."

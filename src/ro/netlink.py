@@ -1,4 +1,5 @@
-"""The kernel side: enter the namespace, read routes, apply a plan, undo it.
+"""The kernel side, inside the namespace (ro.netns entered it): read routes,
+apply a plan, undo it.
 
 The only module that imports pyroute2, and only its rtmsg codec: the socket
 work is a plain AF_NETLINK socket, so no helper process is forked, no
@@ -16,13 +17,12 @@ import importlib.util
 import ipaddress
 import os
 import socket
-import stat
 import struct
 import sys
 import types
 from typing import Iterable, Mapping, Optional, Sequence
 
-from .errors import INTERFACE_MISSING, KERNEL_REFUSED, NETNS_UNUSABLE, ROLLBACK_INCOMPLETE, TRY_AGAIN_LATER, CniError
+from .errors import INTERFACE_MISSING, KERNEL_REFUSED, ROLLBACK_INCOMPLETE, TRY_AGAIN_LATER, CniError
 from .plan import ADD, DELETE, KernelRoute, Step, describe
 
 
@@ -43,7 +43,6 @@ def _load_rtmsg() -> type:
 
 rtmsg = _load_rtmsg()
 
-CLONE_NEWNET = 0x40000000
 NETLINK_ROUTE = 0
 SOL_NETLINK = 270
 NETLINK_CAP_ACK = 10
@@ -65,45 +64,7 @@ _RECV_BUFFER = 1 << 20
 _DUMP_ATTEMPTS = 3
 
 
-# ---- the namespace -----------------------------------------------------------
-
-
-def _setns(fd: int) -> None:
-    """setns(2) through libc: os.setns exists only from Python 3.12."""
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.setns(fd, CLONE_NEWNET) != 0:
-        code = ctypes.get_errno()
-        raise OSError(code, os.strerror(code))
-
-
-def enter_namespace(path: str) -> int:
-    """Move this (single-threaded) process into the network namespace at
-    `path` and return the open namespace fd. Never creates a namespace:
-    a missing path, or anything that is not a network namespace, is a
-    NETNS_UNUSABLE error."""
-    where = f"CNI_NETNS={path}"
-    try:
-        # O_NONBLOCK: a FIFO planted at the path must not hang the plugin.
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY)
-    except OSError as error:
-        raise CniError(NETNS_UNUSABLE, f"{where}: cannot open the network namespace: {error.strerror}") from None
-    info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode):
-        os.close(fd)
-        raise CniError(NETNS_UNUSABLE, f"{where}: not a network namespace (not a namespace file)")
-    own = os.stat("/proc/self/ns/net")
-    if (info.st_dev, info.st_ino) == (own.st_dev, own.st_ino):
-        os.close(fd)
-        raise CniError(NETNS_UNUSABLE, f"{where}: is the plugin's own (host) network namespace")
-    try:
-        _setns(fd)
-    except OSError as error:
-        os.close(fd)
-        reason = "not a network namespace" if error.errno == errno.EINVAL else error.strerror
-        raise CniError(NETNS_UNUSABLE, f"{where}: cannot enter: {reason}") from None
-    return fd
+# ---- interfaces ---------------------------------------------------------------
 
 
 def link_indexes(names: Iterable[str]) -> dict[str, int]:

@@ -1,27 +1,33 @@
 """route-override's commands, top to bottom: ADD, CHECK, DEL, STATUS, GC.
 
 Each command parses the config, decides with the pure planner, and does the
-kernel work in one place: after entering the container's namespace, with one
-netlink socket. ro.netlink (and so pyroute2) is imported only there, so a
-config error is answered before paying for it.
+kernel work in one place, after entering the container's namespace, with one
+netlink socket.
+
+The planner and the netlink layer are imported inside the commands that use
+them: every pod start pays for each import, and STATUS, GC and a DEL whose
+namespace is gone answer without them (pyroute2 alone costs ~25 ms).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import sys
-from typing import Callable, Optional
 
-from . import plan
+from . import netns
 from .cni import Request
-from .config import PluginConfig, parse_config
-from .errors import INVALID_CONFIG, NETNS_UNUSABLE, NOT_AVAILABLE, CHECK_FAILED, CniError
-from .result import render_result
+from .errors import CHECK_FAILED, INVALID_CONFIG, NETNS_UNUSABLE, NOT_AVAILABLE, CniError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .config import PluginConfig
 
 
-def _with_prev_result(request: Request) -> PluginConfig:
+def _config(request: Request, need_prev_result: bool = True) -> PluginConfig:
+    from .config import parse_config
+
     config = parse_config(request.config, request.cni_version)
-    if config.prev_result is None:
+    if need_prev_result and config.prev_result is None:
         raise CniError(
             INVALID_CONFIG,
             f"prevResult: missing; route-override is a chained plugin: it must follow an interface"
@@ -31,11 +37,12 @@ def _with_prev_result(request: Request) -> PluginConfig:
 
 
 def cmd_add(request: Request) -> dict:
-    config = _with_prev_result(request)
-    chosen = plan.targets(config.prev_result, request.ifname)
-    from . import netlink
+    config = _config(request)
+    from . import netlink, plan
+    from .result import render_result
 
-    netlink.enter_namespace(request.netns)
+    chosen = plan.targets(config.prev_result, request.ifname)
+    netns.enter(request.netns)
     links = netlink.require_links(chosen.names)
     with netlink.RouteSocket() as sock:
         changes = plan.plan_add(config, chosen, links, sock.routes())
@@ -44,13 +51,13 @@ def cmd_add(request: Request) -> dict:
 
 
 def cmd_check(request: Request) -> None:
-    config = _with_prev_result(request)
+    config = _config(request)
     if config.skipcheck:
         return None
-    chosen = plan.targets(config.prev_result, request.ifname)
-    from . import netlink
+    from . import netlink, plan
 
-    netlink.enter_namespace(request.netns)
+    chosen = plan.targets(config.prev_result, request.ifname)
+    netns.enter(request.netns)
     links = netlink.require_links(chosen.names)
     with netlink.RouteSocket() as sock:
         problems = plan.check(config, chosen, links, sock.routes())
@@ -65,21 +72,23 @@ def cmd_del(request: Request) -> None:
     prevResult means there is nothing left to remove. So does an invalid
     config: ADD refused it, so it added nothing (and a runtime that DELs
     after a failed ADD must not be stuck retrying)."""
-    try:
-        config = parse_config(request.config, request.cni_version)
-    except CniError as error:
-        sys.stderr.write(f"route-override: DEL: nothing to remove under an invalid config: {error.msg}\n")
+    if not request.netns:
         return None
-    if not request.netns or not config.addroutes:
-        return None
-    from . import netlink
-
     try:
-        netlink.enter_namespace(request.netns)
+        netns.enter(request.netns)
     except CniError as error:
         if error.code == NETNS_UNUSABLE:
             return None  # the namespace is gone (or was never one): nothing of ours is left
         raise
+    try:
+        config = _config(request, need_prev_result=False)
+    except CniError as error:
+        sys.stderr.write(f"route-override: DEL: nothing to remove under an invalid config: {error.msg}\n")
+        return None
+    if not config.addroutes:
+        return None
+    from . import netlink, plan
+
     chosen = plan.targets(config.prev_result, request.ifname)
     links = netlink.link_indexes(chosen.names)
     if not links:
@@ -99,11 +108,10 @@ def cmd_status(request: Request) -> None:
 
 def cmd_gc(request: Request) -> None:
     """Nothing to collect: the plugin keeps no state outside the namespace."""
-    parse_config(request.config, request.cni_version)
     return None
 
 
-COMMANDS: dict[str, Callable[[Request], Optional[dict]]] = {
+COMMANDS = {
     "ADD": cmd_add,
     "CHECK": cmd_check,
     "DEL": cmd_del,

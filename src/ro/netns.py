@@ -1,0 +1,54 @@
+"""Entering the container's network namespace.
+
+Kept apart from ro.netlink (and so from pyroute2): DEL finds out that a
+namespace is gone without paying for the netlink layer.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+
+from .errors import NETNS_UNUSABLE, CniError
+
+CLONE_NEWNET = 0x40000000
+
+
+def _setns(fd: int) -> None:
+    """setns(2) through libc: os.setns exists only from Python 3.12."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.setns(fd, CLONE_NEWNET) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code))
+
+
+def enter(path: str) -> int:
+    """Move this (single-threaded) process into the network namespace at
+    `path` and return the open namespace fd. Never creates a namespace: a
+    missing path, or anything that is not a network namespace, is a
+    NETNS_UNUSABLE error."""
+    where = f"CNI_NETNS={path}"
+    try:
+        # O_NONBLOCK: a FIFO planted at the path must not hang the plugin.
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError as error:
+        raise CniError(NETNS_UNUSABLE, f"{where}: cannot open the network namespace: {error.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise CniError(NETNS_UNUSABLE, f"{where}: not a network namespace (not a namespace file)")
+        own = os.stat("/proc/self/ns/net")
+        if (info.st_dev, info.st_ino) == (own.st_dev, own.st_ino):
+            raise CniError(NETNS_UNUSABLE, f"{where}: is the plugin's own (host) network namespace")
+        try:
+            _setns(fd)
+        except OSError as error:
+            reason = "not a network namespace" if error.errno == errno.EINVAL else error.strerror
+            raise CniError(NETNS_UNUSABLE, f"{where}: cannot enter: {reason}") from None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
