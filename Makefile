@@ -2,12 +2,13 @@
 #   make demo    set up, build dist/route-override, run the demo
 #   make test    set up and build if needed, then run the whole test suite
 #   make e2e     the end-to-end suite: libcni, podman and containerd drive the plugin
+#   make bench   the benchmarks (bench/README.md)
 # (see README.md for the rest)
 
 VENV := .venv
 PLUGIN := dist/route-override
 
-.PHONY: setup build test e2e demo clean
+.PHONY: setup build test e2e bench demo clean
 
 setup: $(VENV)/.ready build
 
@@ -22,6 +23,9 @@ test: build
 
 e2e: build
 	RO_PLUGIN=$(PLUGIN) $(VENV)/bin/pytest tests/e2e
+
+bench: build
+	$(VENV)/bin/python bench/run.py
 
 demo: build
 	RO_PLUGIN=$(PLUGIN) demo/demo.sh

@@ -60,6 +60,7 @@ def _read_routes(obj: dict, key: str, parent: str, cni_version: str, problems: _
         raise fields.invalid(path, f"has {len(items)} entries, more than the limit of {MAX_ROUTES}", items[:1])
     extra_fields = at_least(cni_version, ROUTE_FIELDS_SINCE)
     routes = []
+    seen: dict[Route, int] = {}  # route -> its index, to name a repeat
     for i, item in enumerate(items):
         item_path = fields.key_path(path, i)
         if key == "delroutes" and isinstance(item, dict):
@@ -72,9 +73,10 @@ def _read_routes(obj: dict, key: str, parent: str, cni_version: str, problems: _
         route = problems.attempt(parse_route, item, item_path, from_user=True, extra_fields=extra_fields, default=None)
         if route is None:
             continue
-        if route in routes:
-            problems.found.append(fields.invalid(item_path, f"repeats {path}[{routes.index(route)}]", item))
+        if route in seen:
+            problems.found.append(fields.invalid(item_path, f"repeats {path}[{seen[route]}]", item))
             continue
+        seen[route] = i
         routes.append(route)
     return tuple(routes)
 

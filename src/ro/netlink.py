@@ -13,13 +13,13 @@ Deletions and restores re-send the kernel's own dumped messages (as
 from __future__ import annotations
 
 import errno
-import importlib.util
 import ipaddress
 import os
 import socket
 import struct
 import sys
 import types
+from importlib.machinery import PathFinder
 from typing import Iterable, Mapping, Optional, Sequence
 
 from .errors import INTERFACE_MISSING, KERNEL_REFUSED, ROLLBACK_INCOMPLETE, TRY_AGAIN_LATER, CniError
@@ -29,7 +29,7 @@ from .plan import ADD, DELETE, KernelRoute, Step, describe
 def _load_rtmsg() -> type:
     """pyroute2's route message codec, without running pyroute2/__init__."""
     if "pyroute2" not in sys.modules:
-        spec = importlib.util.find_spec("pyroute2")
+        spec = PathFinder.find_spec("pyroute2")
         if spec is None or not spec.submodule_search_locations:
             raise ImportError("pyroute2 is not installed")
         package = types.ModuleType("pyroute2")

@@ -11,7 +11,7 @@ Order of work, always: 1 flushroutes, 2 flushgateway, 3 delroutes,
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Callable, Mapping, Optional, Sequence
+from typing import Callable, Iterable, Mapping, Optional, Sequence
 
 from .config import PluginConfig
 from .fields import IPAddress, IPNetwork
@@ -187,27 +187,43 @@ def same_route(wanted: KernelRoute, present: KernelRoute) -> bool:
 # ---- ADD -------------------------------------------------------------------
 
 
+def _by_destination(entries: Sequence[Route]) -> dict[tuple, list[tuple[int, Route]]]:
+    """Config entries (with their index) by (dst, table): one lookup per route, not one scan per entry."""
+    index: dict[tuple, list[tuple[int, Route]]] = {}
+    for i, entry in enumerate(entries):
+        index.setdefault((entry.dst, entry.table or MAIN_TABLE), []).append((i, entry))
+    return index
+
+
 class _Planner:
-    """Builds a Plan step by step; `remaining` is the table as it will be."""
+    """Builds a Plan step by step; `remaining` is the table as it will be,
+    by (dst, table), so that no rule costs more than one pass over the routes."""
 
     def __init__(self, observed: Sequence[KernelRoute]) -> None:
-        self.remaining = list(observed)
+        self.remaining: dict[tuple, list[KernelRoute]] = {}
+        for route in observed:
+            self.remaining.setdefault((route.dst, route.table), []).append(route)
         self.steps: list[Step] = []
 
-    def delete(self, matches: Callable[[KernelRoute], bool], reason: str) -> None:
-        kept = []
-        for route in self.remaining:
-            if matches(route):
-                self.steps.append(Step(DELETE, route, reason))
-            else:
-                kept.append(route)
-        self.remaining = kept
+    def delete(self, matches: Callable[[KernelRoute], Optional[str]], keys: Optional[Iterable[tuple]] = None) -> None:
+        """Plan deleting each route for which `matches` names a reason
+        (looking only under `keys`, when given)."""
+        for key in self.remaining if keys is None else keys:
+            kept = []
+            for route in self.remaining.get(key, ()):
+                reason = matches(route)
+                if reason:
+                    self.steps.append(Step(DELETE, route, reason))
+                else:
+                    kept.append(route)
+            self.remaining[key] = kept
 
     def add(self, route: KernelRoute, reason: str) -> None:
-        if any(same_route(route, present) for present in self.remaining):
+        present = self.remaining.setdefault((route.dst, route.table), [])
+        if any(same_route(route, other) for other in present):
             return
         self.steps.append(Step(ADD, route, reason))
-        self.remaining.append(route)
+        present.append(route)
 
 
 def plan_add(
@@ -221,23 +237,34 @@ def plan_add(
     planner = _Planner(observed)
 
     if config.flushroutes:
-        planner.delete(lambda r: flushroutes_deletes(r, oifs), "flushroutes")
+        planner.delete(lambda r: "flushroutes" if flushroutes_deletes(r, oifs) else None)
         result = replace(result, routes=tuple(r for r in result.routes if not flushroutes_drops(r, result, interface)))
     if config.flushgateway:
-        planner.delete(lambda r: flushgateway_deletes(r, oifs), "flushgateway")
+        planner.delete(lambda r: "flushgateway" if flushgateway_deletes(r, oifs) else None)
         result = replace(result, routes=tuple(r for r in result.routes if not flushgateway_drops(r)))
         result = result.without_gateways()
-    for i, entry in enumerate(config.delroutes):
-        planner.delete(lambda r, e=entry: delroutes_deletes(e, r, oifs), f"delroutes[{i}]")
-        before = result
-        result = replace(
-            result, routes=tuple(r for r in result.routes if not delroutes_drops(entry, r, before, interface))
+    if config.delroutes:
+        entries = _by_destination(config.delroutes)
+        planner.delete(
+            lambda r: next((f"delroutes[{i}]" for i, e in entries[(r.dst, r.table)] if delroutes_deletes(e, r, oifs)), None),
+            keys=list(entries),
         )
+        result = replace(
+            result,
+            routes=tuple(
+                r
+                for r in result.routes
+                if not any(delroutes_drops(e, r, result, interface) for _, e in entries.get((r.dst, r.table or MAIN_TABLE), ()))
+            ),
+        )
+    listed = set(result.routes)
+    added = []
     for i, entry in enumerate(config.addroutes):
         planner.add(addroutes_route(entry, result, links[chosen.add_to], interface), f"addroutes[{i}]")
-        if entry not in result.routes:
-            result = replace(result, routes=result.routes + (entry,))
-    return Plan(tuple(planner.steps), result)
+        if entry not in listed:
+            listed.add(entry)
+            added.append(entry)
+    return Plan(tuple(planner.steps), replace(result, routes=result.routes + tuple(added)))
 
 
 # ---- DEL -------------------------------------------------------------------
@@ -248,30 +275,22 @@ def plan_del(config: PluginConfig, chosen: Targets, links: Mapping[str, int], ob
     protocol) that are still there. Routes ADD deleted are not restored:
     the container is going away."""
     oifs = frozenset(links[name] for name in chosen.names if name in links)
+    entries = _by_destination(config.addroutes)
+
+    def added_by(route: KernelRoute) -> Optional[str]:
+        if route.protocol != PROTO_ROUTE_OVERRIDE:
+            return None
+        for i, entry in entries[(route.dst, route.table)]:
+            if delroutes_deletes(entry, route, oifs) and (entry.priority is None or route.priority == entry.priority):
+                return f"addroutes[{i}]"
+        return None
+
     planner = _Planner(observed)
-    for i, entry in enumerate(config.addroutes):
-        planner.delete(
-            lambda r, e=entry: r.protocol == PROTO_ROUTE_OVERRIDE
-            and delroutes_deletes(e, r, oifs)
-            and (e.priority is None or r.priority == e.priority),
-            f"addroutes[{i}]",
-        )
+    planner.delete(added_by, keys=list(entries))
     return Plan(tuple(planner.steps), config.prev_result or Result())
 
 
 # ---- CHECK -----------------------------------------------------------------
-
-
-def deleted_by(config: PluginConfig, route: KernelRoute, oifs: frozenset) -> Optional[str]:
-    """The config key that deletes `route` at ADD, if any."""
-    if config.flushroutes and flushroutes_deletes(route, oifs):
-        return "flushroutes"
-    if config.flushgateway and flushgateway_deletes(route, oifs):
-        return "flushgateway"
-    for i, entry in enumerate(config.delroutes):
-        if delroutes_deletes(entry, route, oifs):
-            return f"delroutes[{i}]"
-    return None
 
 
 def check(
@@ -284,28 +303,38 @@ def check(
     result = config.prev_result
     names = {index: name for name, index in links.items()}
     oifs = frozenset(links[name] for name in chosen.names)
-    mine = [r for r in observed if r.oif in oifs]
+    mine: dict[tuple, list[KernelRoute]] = {}
+    for route in observed:
+        if route.oif in oifs:
+            mine.setdefault((route.dst, route.table), []).append(route)
     problems = []
-    expected = []
+    expected = set()
     for i, route in enumerate(result.routes):
         hop = next_hop(route, result, chosen.add_to_index)
         table = route.table or MAIN_TABLE
-        expected.append((route.dst, table, hop))
-        same_dst = [
-            r
-            for r in mine
-            if r.dst == route.dst and r.table == table and (route.priority is None or r.priority == route.priority)
-        ]
+        expected.add((route.dst, table, hop))
+        same_dst = [r for r in mine.get((route.dst, table), ()) if route.priority is None or r.priority == route.priority]
         if not same_dst:
             problems.append(f"prevResult.routes[{i}] {describe_route(route)}: no such route on {', '.join(chosen.names)}")
         elif not any(r.gateway == hop for r in same_dst):
             found = ", ".join(describe(r, names) for r in same_dst)
             problems.append(f"prevResult.routes[{i}] {describe_route(route)}: expected {describe_hop(hop)}, found {found}")
-    for route in mine:
-        reason = deleted_by(config, route, oifs)
-        if reason and (route.dst, route.table, route.gateway) not in expected:
-            problems.append(f"{describe(route, names)} is present again, but {reason} deletes it")
+    deletions = _by_destination(config.delroutes)
+    for key, routes in mine.items():
+        for route in routes:
+            reason = _deleted_by(config, route, oifs, deletions.get(key, ()))
+            if reason and (route.dst, route.table, route.gateway) not in expected:
+                problems.append(f"{describe(route, names)} is present again, but {reason} deletes it")
     return problems
+
+
+def _deleted_by(config: PluginConfig, route: KernelRoute, oifs: frozenset, delroutes: Iterable[tuple[int, Route]]) -> Optional[str]:
+    """The config key that deletes `route` at ADD, if any (`delroutes`: the entries of its destination)."""
+    if config.flushroutes and flushroutes_deletes(route, oifs):
+        return "flushroutes"
+    if config.flushgateway and flushgateway_deletes(route, oifs):
+        return "flushgateway"
+    return next((f"delroutes[{i}]" for i, entry in delroutes if delroutes_deletes(entry, route, oifs)), None)
 
 
 # ---- words for humans --------------------------------------------------------
