@@ -222,32 +222,38 @@ def peak_rss(plugin: Plugin) -> dict:
 
 
 def svg_plot(rows: dict, path: Path) -> None:
-    """Latency (p50) against route count, log-scaled routes, as a small SVG."""
+    """p50 latency against route count on linear axes (a straight line is linear growth), as a small SVG."""
     points = [(row["routes"], row["p50_ms"]) for key, row in rows.items() if key.startswith("flushroutes")]
-    width, height, pad = 560, 320, 50
-    import math
+    added = rows["1 000 addroutes"]
+    width, height, pad = 560, 320, 55
+    right = max(n for n, _ in points) * 1.05
+    top = max(ms for _, ms in points) * 1.15
 
-    xs = [math.log10(n) for n, _ in points]
-    top = max(ms for _, ms in points) * 1.1
     def place(n: float, ms: float) -> tuple[float, float]:
-        x = pad + (math.log10(n) - min(xs)) / (max(xs) - min(xs)) * (width - 2 * pad)
-        return x, height - pad - ms / top * (height - 2 * pad)
+        return pad + n / right * (width - 2 * pad), height - pad - ms / top * (height - 2 * pad)
+
     line = " ".join(f"{x:.1f},{y:.1f}" for x, y in (place(n, ms) for n, ms in points))
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
         '<rect width="100%" height="100%" fill="white"/>',
-        f'<text x="{width / 2}" y="20" text-anchor="middle">ADD with flushroutes: p50 latency against existing routes</text>',
+        f'<text x="{width / 2}" y="20" text-anchor="middle">ADD: p50 latency against the routes it handles</text>',
         f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="black"/>',
         f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="black"/>',
         f'<polyline points="{line}" fill="none" stroke="#1f77b4" stroke-width="2"/>',
-        f'<text x="{width / 2}" y="{height - 10}" text-anchor="middle">routes in the namespace (log scale)</text>',
+        f'<text x="{width / 2}" y="{height - 15}" text-anchor="middle">routes</text>',
         f'<text x="15" y="{height / 2}" transform="rotate(-90 15 {height / 2})" text-anchor="middle">ms</text>',
+        f'<text x="{width - pad}" y="{pad - 10}" text-anchor="end" fill="#1f77b4">● flushroutes over N existing routes</text>',
+        f'<text x="{width - pad}" y="{pad + 6}" text-anchor="end" fill="#d62728">■ N addroutes</text>',
     ]
     for n, ms in points:
         x, y = place(n, ms)
         parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="#1f77b4"/>')
-        parts.append(f'<text x="{x:.1f}" y="{y - 8:.1f}" text-anchor="middle">{ms:.0f} ms</text>')
-        parts.append(f'<text x="{x:.1f}" y="{height - pad + 16}" text-anchor="middle">{n}</text>')
+        if n >= 1000:
+            parts.append(f'<text x="{x:.1f}" y="{y - 8:.1f}" text-anchor="middle">{ms:.0f} ms</text>')
+    x, y = place(added["routes"], added["p50_ms"])
+    parts.append(f'<rect x="{x - 3:.1f}" y="{y - 3:.1f}" width="6" height="6" fill="#d62728"/>')
+    for tick in range(0, int(right) + 1, 2000):
+        parts.append(f'<text x="{place(tick, 0)[0]:.1f}" y="{height - pad + 16}" text-anchor="middle">{tick}</text>')
     for fraction in (0.25, 0.5, 0.75, 1.0):
         y = height - pad - fraction * (height - 2 * pad)
         parts.append(f'<text x="{pad - 6}" y="{y + 4:.1f}" text-anchor="end">{top * fraction:.0f}</text>')
