@@ -144,6 +144,47 @@ def interleaved(plugin: Plugin, rounds: int, warmup: int) -> dict:
     return table
 
 
+FIRST_LINES = {
+    "#!/bin/sh + exec python3 -I -S -c (default)": None,
+    "#!/usr/bin/env python3": b"#!/usr/bin/env python3\n",
+    "#!/usr/bin/python3": b"#!/usr/bin/python3\n",
+    "#!/usr/bin/python3 -IS": b"#!/usr/bin/python3 -IS\n",
+    "#!/usr/bin/env -S python3 -I -S": b"#!/usr/bin/env -S python3 -I -S\n",
+}
+
+
+def first_lines(plugin: Plugin, rounds: int, work: Path) -> dict:
+    """VERSION through each way of starting the archive: the same zip behind
+    other first lines (those run it as `python3 ARCHIVE`, through runpy)."""
+    import zipfile
+
+    variants = {}
+    for label, prefix in FIRST_LINES.items():
+        if prefix is None:
+            variants[label] = plugin
+            continue
+        path = work / f"variant-{len(variants)}"
+        with zipfile.ZipFile(plugin.path) as source, path.open("wb") as out:
+            out.write(prefix)
+            with zipfile.ZipFile(out, "w") as archive:
+                for info in source.infolist():
+                    entry = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+                    entry.compress_type, entry.external_attr = info.compress_type, info.external_attr
+                    archive.writestr(entry, source.read(info))
+        path.chmod(0o755)
+        variants[label] = Plugin(path)
+    samples: dict[str, list[float]] = {"floor": [], **{label: [] for label in variants}}
+    for round_ in range(rounds + 2):
+        measured = {"floor": floor()}
+        for label, variant in variants.items():
+            measured[label], _ = variant.run("VERSION", {"cniVersion": "1.0.0"})
+        if round_ >= 2:
+            for key, value in measured.items():
+                samples[key].append(value)
+    base = statistics.median(samples["floor"])
+    return {key: {**stats(values), "p50_x_floor": round(statistics.median(values) / base, 2)} for key, values in samples.items()}
+
+
 def cold_start(plugin: Plugin, runs: int) -> dict:
     """ADD with an empty extraction cache (a new SHIV_ROOT each run)."""
     samples = []
@@ -267,6 +308,10 @@ def markdown(results: dict) -> str:
         target = f"≤ {row['target_x_floor']}x" if "target_x_floor" in row else ""
         met = ("yes" if row["met"] else "**no**") if "met" in row else ""
         lines.append(f"| {key} | {row['p50_ms']} | {row['p90_ms']} | {row['p50_x_floor']}x | {row['p90_x_floor']}x | {target} | {met} |")
+    lines += ["", "| first lines (VERSION) | p50 ms | p90 ms | p50 / floor |", "|---|---|---|---|"]
+    for key, row in results["first_lines"].items():
+        if key != "floor":
+            lines.append(f"| `{key}` | {row['p50_ms']} | {row['p90_ms']} | {row['p50_x_floor']}x |")
     lines += ["", "| scaling (ADD) | routes | p50 ms | p90 ms |", "|---|---|---|---|"]
     for key, row in results["scaling"].items():
         if "routes" in row:
@@ -306,6 +351,9 @@ def main() -> int:
         }
         print("interleaved latency ...", file=sys.stderr)
         results["latency"] = interleaved(plugin, args.rounds, args.warmup)
+        print("first lines ...", file=sys.stderr)
+        with tempfile.TemporaryDirectory() as work:
+            results["first_lines"] = first_lines(plugin, args.rounds, Path(work))
         print("cold start ...", file=sys.stderr)
         results["cold_start"] = cold_start(plugin, args.runs)
         print("scaling ...", file=sys.stderr)

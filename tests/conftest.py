@@ -6,6 +6,7 @@ import os
 from typing import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from netns import Pod, sweep
 
@@ -43,3 +44,10 @@ def make_pod() -> Iterator:
         for one in made:
             one.delete()
 
+
+
+# Property tests: a few hundred examples in CI; `--hypothesis-profile=deep`
+# runs ten thousand and more (see README.md, "Hardening").
+settings.register_profile("ci", max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("deep", max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ci")

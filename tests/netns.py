@@ -45,6 +45,13 @@ class Namespace:
         ip("netns", "add", self.name)
         self.path = f"/run/netns/{self.name}"
         ip("link", "set", "lo", "up", ns=self.name)
+        # No IPv6 duplicate address detection: link-local addresses (and their
+        # local routes) appear at once, not a second later in the middle of a test.
+        dad = "/proc/sys/net/ipv6/conf/{}/accept_dad"
+        subprocess.run(
+            ["ip", "netns", "exec", self.name, "sh", "-c", f"echo 0 > {dad.format('default')}; echo 0 > {dad.format('all')}"],
+            check=True,
+        )
 
     def delete(self) -> None:
         subprocess.run(["ip", "netns", "del", self.name], capture_output=True)

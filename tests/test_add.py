@@ -230,3 +230,14 @@ def test_a_netns_path_that_is_not_a_namespace_is_error_101(pod: Pod, tmp_path, k
     outcome = run_plugin("ADD", plugin_config("1.0.0", pod.prev_result("1.0.0"), flushroutes=True), netns=str(path))
     assert outcome.code == 101 and str(path) in outcome.msg
     assert path.exists() == (kind != "missing")  # nothing was created at the path
+
+
+def test_rollback_restores_a_gateway_route_after_the_connected_route_it_needs(pod: Pod) -> None:
+    """Found by the property test: delroutes takes the connected route and
+    the default; the new default's gateway is then unreachable; restoring
+    the old default must wait for the connected route to be back."""
+    pod.add_link(Link("net1", **V4))
+    before = pod.snapshot()
+    outcome = add(pod, "0.4.0", delroutes=[{"dst": "192.168.50.0/24"}, {"dst": "0.0.0.0/0"}], addroutes=[{"dst": "0.0.0.0/0"}])
+    assert outcome.code == 100 and "2 change(s) already made were undone" in outcome.msg
+    assert pod.snapshot() == before

@@ -78,3 +78,22 @@ def test_validate_reports_unreadable_files(tmp_path) -> None:
     (tmp_path / "bad.json").write_text("{")
     assert human("validate", str(tmp_path / "bad.json")).returncode == 1
     assert human("validate", str(tmp_path / "missing.json")).returncode == 1
+
+
+def test_explain_shows_what_add_would_change_and_changes_nothing(pod, tmp_path) -> None:
+    from netns import V4, Link
+
+    pod.add_link(Link("net1", **V4))
+    before = pod.snapshot()
+    conflist = {
+        "cniVersion": "1.0.0",
+        "name": "net",
+        "plugins": [{"type": "macvlan"}, {"type": "route-override", "flushgateway": True, "addroutes": [{"dst": "10.0.0.0/8", "gw": "192.168.50.9"}]}],
+    }
+    path = tmp_path / "net.conflist"
+    path.write_text(json.dumps(conflist))
+    done = human("explain", str(path), "--netns", pod.path, "--ifname", "net1")
+    assert done.returncode == 0, done.stderr
+    assert "would delete default via 192.168.50.1 dev net1 (flushgateway)" in done.stdout
+    assert "would add 10.0.0.0/8 via 192.168.50.9 dev net1 (addroutes[0])" in done.stdout
+    assert pod.snapshot() == before

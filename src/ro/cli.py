@@ -99,6 +99,49 @@ def _warnings(config) -> list[str]:
     return warnings
 
 
+def explain(path: str, netns_path: str, ifname: str) -> int:
+    """Print what ADD of this plugin config would change in the namespace, changing nothing."""
+    from . import netlink, netns, plan
+    from .config import config_problems
+    from .errors import CniError
+    from .result import render_result
+
+    try:
+        with open(path, "rb") as handle:
+            entries = _plugin_configs(json.load(handle), path)
+    except (OSError, ValueError) as error:
+        print(f"{path}: {error}", file=sys.stderr)
+        return 1
+    if len(entries) != 1:
+        print(f"{path}: needs exactly one route-override config, found {len(entries)}", file=sys.stderr)
+        return 1
+    _, document, version = entries[0]
+    if "prevResult" not in document:  # what a bare interface plugin would report: no gateways known
+        document = {**document, "prevResult": {"cniVersion": version, "interfaces": [{"name": ifname, "sandbox": netns_path}]}}
+        print(f"(no prevResult in {path}: assuming {ifname} with no ips gateway)")
+    config, problems = config_problems(document, version)
+    if config is None:
+        for problem in problems:
+            print(f"{path}: {problem.msg}", file=sys.stderr)
+        return 1
+    try:
+        chosen = plan.targets(config.prev_result, ifname)
+        netns.enter(netns_path)
+        links = netlink.require_links(chosen.names)
+        with netlink.RouteSocket() as sock:
+            changes = plan.plan_add(config, chosen, links, sock.routes())
+    except CniError as error:
+        print(f"error {error.code}: {error.msg}", file=sys.stderr)
+        return 1
+    names = {index: name for name, index in links.items()}
+    for step in changes.steps:
+        print(f"would {step.action} {plan.describe(step.route, names)} ({step.reason})")
+    if not changes.steps:
+        print("would change nothing")
+    print(json.dumps(render_result(changes.result, version), indent=2))
+    return 0
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(
         prog="route-override",
@@ -109,8 +152,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     check = commands.add_parser("validate", help="check a conflist or plugin config file and list every problem")
     check.add_argument("file", help="a .conflist or a single plugin config (JSON)")
+    dry_run = commands.add_parser("explain", help="show what ADD would change in a namespace, changing nothing")
+    dry_run.add_argument("file", help="a conflist or plugin config; its prevResult, if any, is used")
+    dry_run.add_argument("--netns", required=True, help="the namespace, e.g. /run/netns/NAME or /proc/PID/ns/net")
+    dry_run.add_argument("--ifname", default="net1", help="CNI_IFNAME (default: net1)")
     args = parser.parse_args(argv)
     if args.command == "validate":
         return validate(args.file)
+    if args.command == "explain":
+        return explain(args.file, args.netns, args.ifname)
     parser.print_help(sys.stderr)
     return 2

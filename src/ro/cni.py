@@ -15,6 +15,7 @@ import os
 import sys
 
 from . import jsonio, versions
+from .log import Log, context_of
 from .errors import (
     DECODING_FAILURE,
     INCOMPATIBLE_VERSION,
@@ -44,7 +45,7 @@ def _valid_container_id(value: str) -> bool:
 def _valid_ifname(value: str) -> bool:
     """Linux's rule: 1-15 bytes, not "." or "..", no '/', ':' or whitespace."""
     return (
-        0 < len(value.encode()) <= 15
+        0 < len(value.encode(errors="surrogateescape")) <= 15  # undecodable bytes arrive as surrogates
         and value not in (".", "..")
         and not any(char in "/:" or char.isspace() for char in value)
     )
@@ -53,9 +54,9 @@ def _valid_ifname(value: str) -> bool:
 class Request:
     """One invocation: the CNI_* variables and the decoded config."""
 
-    __slots__ = ("command", "container_id", "netns", "ifname", "args", "config", "cni_version")
+    __slots__ = ("command", "container_id", "netns", "ifname", "args", "config", "cni_version", "log")
 
-    def __init__(self, command: str, environ: Mapping[str, str], config: dict, cni_version: str) -> None:
+    def __init__(self, command: str, environ: Mapping[str, str], config: dict, cni_version: str, log: Log) -> None:
         self.command = command
         self.container_id = environ.get("CNI_CONTAINERID", "")
         self.netns = environ.get("CNI_NETNS", "")
@@ -63,6 +64,7 @@ class Request:
         self.args = environ.get("CNI_ARGS", "")
         self.config = config
         self.cni_version = cni_version
+        self.log = log
 
 
 def _check_environment(command: str, environ: Mapping[str, str]) -> None:
@@ -152,22 +154,26 @@ def _write(stream: BinaryIO, document: dict) -> None:
 def run(environ: Mapping[str, str], stdin: BinaryIO, stdout: BinaryIO) -> int:
     """The exit code of one invocation; prints at most one JSON document."""
     version = versions.LATEST  # errors are printed in the request's version once it is known
+    command = environ.get("CNI_COMMAND", "")
+    context = context_of(command, environ.get("CNI_CONTAINERID", ""), environ.get("CNI_IFNAME", ""))
+    log = Log(context=context)  # errors to stderr, until the config says otherwise
     try:
-        command = environ.get("CNI_COMMAND", "")
         _check_environment(command, environ)
         if command == "VERSION":
             document: Optional[dict] = _version_reply(stdin)
         else:
             config = _decode_config(stdin)
             version = _cni_version(config)
+            log = Log.for_config(config, context)
             if command == "CHECK":
                 _needs(command, version, versions.CHECK_SINCE)
             elif command in ("STATUS", "GC"):
                 _needs(command, version, versions.STATUS_SINCE)
             from . import plugin
 
-            document = plugin.COMMANDS[command](Request(command, environ, config, version))
+            document = plugin.COMMANDS[command](Request(command, environ, config, version, log))
     except CniError as error:
+        log.error(f"error {error.code}: {error.msg}" + (f" [{error.details}]" if error.details else ""))
         _write(stdout, error_document(error, version))
         return 1
     except Exception as error:  # a bug: say so on stdout, show it on stderr
@@ -175,6 +181,7 @@ def run(environ: Mapping[str, str], stdin: BinaryIO, stdout: BinaryIO) -> int:
 
         traceback.print_exc(file=sys.stderr)
         internal = CniError(INTERNAL, f"internal error: {type(error).__name__}: {error}"[:500], "traceback on stderr")
+        log.error(f"error {internal.code}: {internal.msg}")
         _write(stdout, error_document(internal, version))
         return 1
     if document is not None:

@@ -13,6 +13,7 @@ from typing import Any, Callable, Optional, TypeVar
 
 from . import fields
 from .errors import INVALID_CONFIG, CniError
+from .log import read_settings
 from .result import Result, Route, parse_result, parse_route
 from .versions import ROUTE_FIELDS_SINCE, at_least
 
@@ -107,6 +108,7 @@ def config_problems(obj: dict, cni_version: str) -> tuple[Optional[PluginConfig]
         overrides = problems.attempt(fields.optional_object, args, "cni", "args", default=None)
         if overrides is not None:
             settings.update(_read_settings(overrides, "args.cni", cni_version, problems))
+    problems.attempt(read_settings, obj, default=None)
     prev_result = None
     if obj.get("prevResult") is not None:
         prev_result = problems.attempt(parse_result, obj["prevResult"], default=None)

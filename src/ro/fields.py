@@ -1,20 +1,24 @@
 """Typed readers for JSON values; every failure names its key path.
 
-Config and prevResult parsing both read through these, so a bad value always
-surfaces as code 7 with the path ("addroutes[1].gw") and the offending value.
+Config, prevResult and log settings all read through these, so a bad value
+always surfaces as code 7 with the path ("addroutes[1].gw") and the value.
+ipaddress is imported by the readers that need it: the log settings are read
+on every command, STATUS and GC included, which need no addresses.
 """
 
 from __future__ import annotations
 
-import ipaddress
-from typing import Any, Optional, Union
-
 from . import jsonio
 from .errors import INVALID_CONFIG, CniError
 
-IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
-IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
-IPInterface = Union[ipaddress.IPv4Interface, ipaddress.IPv6Interface]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface, IPv6Network
+    from typing import Any, Optional, Union
+
+    IPAddress = Union[IPv4Address, IPv6Address]
+    IPNetwork = Union[IPv4Network, IPv6Network]
+    IPInterface = Union[IPv4Interface, IPv6Interface]
 
 _MAX_SHOWN = 80
 
@@ -80,6 +84,8 @@ def cidr(value: Any, path: str, strict: bool) -> IPNetwork:
     address, _, length = value.partition("/")
     if not length.isdigit():
         raise invalid(path, "must be a CIDR like 10.0.0.0/8 or 2001:db8::/32", value)
+    import ipaddress
+
     try:
         network = ipaddress.ip_network(value, strict=False)
     except ValueError:
@@ -90,6 +96,8 @@ def cidr(value: Any, path: str, strict: bool) -> IPNetwork:
 
 
 def address(value: Any, path: str) -> IPAddress:
+    import ipaddress
+
     if isinstance(value, str) and "%" not in value:
         try:
             return ipaddress.ip_address(value)
@@ -100,6 +108,8 @@ def address(value: Any, path: str) -> IPAddress:
 
 def interface_address(value: Any, path: str) -> IPInterface:
     """An address with its prefix length, as in ips[].address."""
+    import ipaddress
+
     if isinstance(value, str) and value.count("/") == 1 and "%" not in value:
         try:
             return ipaddress.ip_interface(value)

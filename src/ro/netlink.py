@@ -73,7 +73,7 @@ def link_indexes(names: Iterable[str]) -> dict[str, int]:
     for name in names:
         try:
             found[name] = socket.if_nametoindex(name)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a name no interface can have (a NUL in it)
             pass
     return found
 
@@ -300,6 +300,26 @@ def _undo(step: Step, message: bytes) -> tuple[int, int, bytes]:
     return RTM_DELROUTE, 0, message
 
 
+def _undo_all(sock: RouteSocket, done: list[tuple[Step, bytes]]) -> list[tuple[Step, KernelError]]:
+    """Undo `done`, newest first; what is refused is tried again while the
+    rest makes progress, because a restored route can need another one
+    back first (a gateway route needs the connected route of its gateway,
+    which the order of deletion says nothing about). Returns what stays
+    refused."""
+    pending = list(reversed(done))
+    while pending:
+        outcomes = sock.transact([_undo(step, message) for step, message in pending])
+        refused = [
+            (item, outcome)
+            for item, outcome in zip(pending, outcomes)
+            if outcome is not None and outcome.code != (errno.EEXIST if item[0].action == DELETE else errno.ESRCH)
+        ]
+        if len(refused) == len(pending):
+            return [(step, outcome) for (step, _), outcome in refused]
+        pending = [item for item, _ in refused]
+    return []
+
+
 def apply(sock: RouteSocket, steps: Sequence[Step], names: Mapping[int, str]) -> None:
     """All or nothing: when the kernel refuses any step, every step already
     done is undone (added routes removed, deleted routes restored) before
@@ -315,10 +335,7 @@ def apply(sock: RouteSocket, steps: Sequence[Step], names: Mapping[int, str]) ->
             refused.append((step, outcome))
     if not refused:
         return
-    undo = [_undo(step, message) for step, message in reversed(done)]
-    undo_failures = [
-        (step, outcome) for (step, _), outcome in zip(reversed(done), sock.transact(undo)) if outcome is not None
-    ]
+    undo_failures = _undo_all(sock, done)
     step, error = refused[0]
     msg = f"{step.reason}: cannot {step.action} route {describe(step.route, names)}: {error}"
     others = [f"{s.reason}: {describe(s.route, names)}: {e}" for s, e in refused[1:]]

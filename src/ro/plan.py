@@ -11,11 +11,13 @@ Order of work, always: 1 flushroutes, 2 flushgateway, 3 delroutes,
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterable, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Optional, Sequence
 
 from .config import PluginConfig
-from .fields import IPAddress, IPNetwork
 from .result import Result, Route
+
+if TYPE_CHECKING:
+    from .fields import IPAddress, IPNetwork
 
 MAIN_TABLE = 254
 SCOPE_UNIVERSE = 0

@@ -11,7 +11,6 @@ namespace is gone answer without them (pyroute2 alone costs ~25 ms).
 
 from __future__ import annotations
 
-import sys
 from importlib.machinery import PathFinder
 
 from . import netns
@@ -20,7 +19,10 @@ from .errors import CHECK_FAILED, INVALID_CONFIG, NETNS_UNUSABLE, NOT_AVAILABLE,
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Sequence
+
     from .config import PluginConfig
+    from .plan import Step
 
 
 def _config(request: Request, need_prev_result: bool = True) -> PluginConfig:
@@ -36,6 +38,13 @@ def _config(request: Request, need_prev_result: bool = True) -> PluginConfig:
     return config
 
 
+def _report(request: Request, steps: Sequence[Step], names: dict[int, str]) -> None:
+    from .plan import describe
+
+    for step in steps:
+        request.log.info(f"{step.action} {describe(step.route, names)} ({step.reason})")
+
+
 def cmd_add(request: Request) -> dict:
     config = _config(request)
     from . import netlink, plan
@@ -44,9 +53,16 @@ def cmd_add(request: Request) -> dict:
     chosen = plan.targets(config.prev_result, request.ifname)
     netns.enter(request.netns)
     links = netlink.require_links(chosen.names)
+    names = {index: name for name, index in links.items()}
     with netlink.RouteSocket() as sock:
-        changes = plan.plan_add(config, chosen, links, sock.routes())
-        netlink.apply(sock, changes.steps, {index: name for name, index in links.items()})
+        observed = sock.routes()
+        changes = plan.plan_add(config, chosen, links, observed)
+        request.log.debug(
+            f"interfaces {', '.join(chosen.names)} (adding to {chosen.add_to}); "
+            f"{len(observed)} routes in the namespace; {len(changes.steps)} changes planned"
+        )
+        netlink.apply(sock, changes.steps, names)
+    _report(request, changes.steps, names)
     return render_result(changes.result, config.cni_version)
 
 
@@ -83,7 +99,7 @@ def cmd_del(request: Request) -> None:
     try:
         config = _config(request, need_prev_result=False)
     except CniError as error:
-        sys.stderr.write(f"route-override: DEL: nothing to remove under an invalid config: {error.msg}\n")
+        request.log.error(f"nothing to remove under an invalid config: {error.msg}")
         return None
     if not config.addroutes:
         return None
@@ -93,9 +109,11 @@ def cmd_del(request: Request) -> None:
     links = netlink.link_indexes(chosen.names)
     if not links:
         return None
+    names = {index: name for name, index in links.items()}
     with netlink.RouteSocket() as sock:
         removal = plan.plan_del(config, chosen, links, sock.routes())
-        netlink.apply(sock, removal.steps, {index: name for name, index in links.items()})
+        netlink.apply(sock, removal.steps, names)
+    _report(request, removal.steps, names)
     return None
 
 

@@ -9,11 +9,13 @@ priority, table, scope) and interface fields (mtu, socketPath, pciID).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from . import fields
-from .fields import IPAddress, IPInterface, IPNetwork
 from .versions import INTERFACES_SINCE, ROUTE_FIELDS_SINCE, UNVERSIONED_IPS_SINCE, at_least
+
+if TYPE_CHECKING:
+    from .fields import IPAddress, IPInterface, IPNetwork
 
 # Route fields the spec added in 1.1.0, with their JSON type bounds.
 EXTRA_ROUTE_FIELDS = {
