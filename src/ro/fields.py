@@ -42,33 +42,28 @@ def key_path(parent: str, key: Union[str, int]) -> str:
     return f"{parent}.{key}" if parent else key
 
 
-def optional_bool(obj: dict, key: str, parent: str = "") -> Optional[bool]:
-    """A JSON true/false; null or absent means "not given"."""
+def _optional(obj: dict, key: str, parent: str, kind: type, expected: str) -> Any:
+    """obj[key] if it is a `kind`; null or absent mean "not given" (None)."""
     value = obj.get(key)
-    if value is None or isinstance(value, bool):
+    if value is None or isinstance(value, kind):
         return value
-    raise invalid(key_path(parent, key), "must be true or false", value)
+    raise invalid(key_path(parent, key), expected, value)
+
+
+def optional_bool(obj: dict, key: str, parent: str = "") -> Optional[bool]:
+    return _optional(obj, key, parent, bool, "must be true or false")
 
 
 def optional_list(obj: dict, key: str, parent: str = "") -> Optional[list]:
-    value = obj.get(key)
-    if value is None or isinstance(value, list):
-        return value
-    raise invalid(key_path(parent, key), "must be a list", value)
+    return _optional(obj, key, parent, list, "must be a list")
 
 
 def optional_object(obj: dict, key: str, parent: str = "") -> Optional[dict]:
-    value = obj.get(key)
-    if value is None or isinstance(value, dict):
-        return value
-    raise invalid(key_path(parent, key), "must be an object", value)
+    return _optional(obj, key, parent, dict, "must be an object")
 
 
 def optional_string(obj: dict, key: str, parent: str = "") -> Optional[str]:
-    value = obj.get(key)
-    if value is None or isinstance(value, str):
-        return value
-    raise invalid(key_path(parent, key), "must be a string", value)
+    return _optional(obj, key, parent, str, "must be a string")
 
 
 def uint(value: Any, path: str, largest: int) -> int:

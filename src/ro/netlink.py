@@ -20,7 +20,7 @@ import struct
 import sys
 import types
 from importlib.machinery import PathFinder
-from typing import Iterable, Mapping, Optional, Sequence
+from typing import Iterable, Iterator, Mapping, Optional, Sequence
 
 from .errors import INTERFACE_MISSING, KERNEL_REFUSED, ROLLBACK_INCOMPLETE, TRY_AGAIN_LATER, CniError
 from .plan import ADD, DELETE, KernelRoute, Step, describe
@@ -224,6 +224,18 @@ class RouteSocket:
                 return [route for route in map(_decode, messages) if route is not None]
         raise CniError(TRY_AGAIN_LATER, "the route table kept changing while it was read; try again")
 
+    def _replies(self) -> Iterator[tuple[bytes, int, int, int, int, int]]:
+        """(buffer, offset, length, type, flags, seq) of each message received, endlessly."""
+        while True:
+            data = self._sock.recv(_RECV_BUFFER)
+            offset = 0
+            while offset + _HEADER.size <= len(data):
+                length, kind, flags, seq, _ = _HEADER.unpack_from(data, offset)
+                if length < _HEADER.size:
+                    break
+                yield data, offset, length, kind, flags, seq
+                offset += (length + 3) & ~3
+
     def _dump(self) -> tuple[list[bytes], bool]:
         seq = self._next_seq()
         request = bytearray(_HEADER.size + 12)
@@ -231,23 +243,18 @@ class RouteSocket:
         self._sock.send(request)
         messages: list[bytes] = []
         interrupted = False
-        while True:
-            data = self._sock.recv(_RECV_BUFFER)
-            offset = 0
-            while offset + _HEADER.size <= len(data):
-                length, kind, flags, reply_seq, _ = _HEADER.unpack_from(data, offset)
-                if length < _HEADER.size:
-                    break
-                if reply_seq == seq:
-                    interrupted |= bool(flags & NLM_F_DUMP_INTR)
-                    if kind == NLMSG_DONE:
-                        return messages, interrupted
-                    if kind == NLMSG_ERROR:
-                        code = -struct.unpack_from("=i", data, offset + _HEADER.size)[0]
-                        raise CniError(KERNEL_REFUSED, f"cannot read routes: {os.strerror(code)}")
-                    if kind == RTM_NEWROUTE:
-                        messages.append(data[offset : offset + length])
-                offset += (length + 3) & ~3
+        for data, offset, length, kind, flags, reply_seq in self._replies():
+            if reply_seq != seq:
+                continue
+            interrupted |= bool(flags & NLM_F_DUMP_INTR)
+            if kind == NLMSG_DONE:
+                return messages, interrupted
+            if kind == NLMSG_ERROR:
+                code = -struct.unpack_from("=i", data, offset + _HEADER.size)[0]
+                raise CniError(KERNEL_REFUSED, f"cannot read routes: {os.strerror(code)}")
+            if kind == RTM_NEWROUTE:
+                messages.append(data[offset : offset + length])
+        raise AssertionError("_replies() never ends")
 
     def transact(self, requests: Sequence[tuple[int, int, bytes]]) -> list[Optional[KernelError]]:
         """Send (type, flags, message) requests in order, each acked; return
@@ -268,20 +275,15 @@ class RouteSocket:
     def _acks(self, first_seq: int, count: int) -> list[Optional[KernelError]]:
         outcomes: list[Optional[KernelError]] = [None] * count
         pending = count
-        while pending:
-            data = self._sock.recv(_RECV_BUFFER)
-            offset = 0
-            while offset + _HEADER.size <= len(data):
-                length, kind, flags, seq, _ = _HEADER.unpack_from(data, offset)
-                if length < _HEADER.size:
+        for data, offset, length, kind, flags, seq in self._replies():
+            index = seq - first_seq
+            if kind == NLMSG_ERROR and 0 <= index < count:
+                code = -struct.unpack_from("=i", data, offset + _HEADER.size)[0]
+                if code:
+                    outcomes[index] = KernelError(code, _kernel_reason(data, offset, length, flags))
+                pending -= 1
+                if not pending:
                     break
-                index = seq - first_seq
-                if kind == NLMSG_ERROR and 0 <= index < count:
-                    code = -struct.unpack_from("=i", data, offset + _HEADER.size)[0]
-                    if code:
-                        outcomes[index] = KernelError(code, _kernel_reason(data, offset, length, flags))
-                    pending -= 1
-                offset += (length + 3) & ~3
         return outcomes
 
 

@@ -35,22 +35,20 @@ def plugin_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
-@pytest.fixture
-def node() -> Iterator[Namespace]:
-    """A namespace playing the node the runtime runs on."""
-    made = Namespace("node")
+def _namespace(role: str) -> Iterator[Namespace]:
+    made = Namespace(role)
     try:
         yield made
     finally:
         made.delete()
+
+
+@pytest.fixture
+def node() -> Iterator[Namespace]:
+    """A namespace playing the node the runtime runs on."""
+    yield from _namespace("node")
 
 
 @pytest.fixture
 def container() -> Iterator[Namespace]:
-    made = Namespace("ctr")
-    try:
-        yield made
-    finally:
-        made.delete()
-
-
+    yield from _namespace("ctr")
