@@ -28,7 +28,7 @@ from .errors import (
 
 TYPE_CHECKING = False  # typing costs ~3 ms per process; only annotations need it
 if TYPE_CHECKING:
-    from typing import Any, BinaryIO, Mapping, Optional
+    from typing import BinaryIO, Mapping, Optional
 
 COMMANDS = ("ADD", "DEL", "CHECK", "VERSION", "STATUS", "GC")
 NEEDS_CONTAINER = ("ADD", "DEL", "CHECK")  # CNI_CONTAINERID and CNI_IFNAME

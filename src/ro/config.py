@@ -13,13 +13,14 @@ from typing import Any, Callable, Optional, TypeVar
 
 from . import fields
 from .errors import INVALID_CONFIG, CniError
-from .log import read_settings
+from .log import read_log_settings
 from .result import Result, Route, parse_result, parse_route
 from .versions import ROUTE_FIELDS_SINCE, at_least
 
 T = TypeVar("T")
 
-SETTINGS = ("flushroutes", "flushgateway", "delroutes", "addroutes", "skipcheck")
+FLAGS = ("flushroutes", "flushgateway", "skipcheck")
+ROUTE_LISTS = ("delroutes", "addroutes")  # with FLAGS: the settings args.cni can override
 DELROUTE_KEYS = ("dst", "gw", "table")  # what a delroutes entry matches on
 MAX_ROUTES = 10_000  # per list; far beyond any pod, small enough to bound memory and time
 
@@ -85,11 +86,11 @@ def _read_routes(obj: dict, key: str, parent: str, cni_version: str, problems: _
 def _read_settings(obj: dict, parent: str, cni_version: str, problems: _Problems) -> dict:
     """The settings present in `obj` (the top level, or args.cni)."""
     found: dict[str, Any] = {}
-    for key in ("flushroutes", "flushgateway", "skipcheck"):
+    for key in FLAGS:
         value = problems.attempt(fields.optional_bool, obj, key, parent, default=None)
         if value is not None:
             found[key] = value
-    for key in ("delroutes", "addroutes"):
+    for key in ROUTE_LISTS:
         routes = problems.attempt(_read_routes, obj, key, parent, cni_version, problems, default=None)
         if routes is not None:
             found[key] = routes
@@ -108,12 +109,13 @@ def config_problems(obj: dict, cni_version: str) -> tuple[Optional[PluginConfig]
         overrides = problems.attempt(fields.optional_object, args, "cni", "args", default=None)
         if overrides is not None:
             settings.update(_read_settings(overrides, "args.cni", cni_version, problems))
-    problems.attempt(read_settings, obj, default=None)
+    problems.attempt(read_log_settings, obj, default=None)
     prev_result = None
     if obj.get("prevResult") is not None:
         prev_result = problems.attempt(parse_result, obj["prevResult"], default=None)
     if problems.found:
         return None, problems.found
+    assert isinstance(name, str)
     return PluginConfig(cni_version=cni_version, name=name, prev_result=prev_result, **settings), []
 
 

@@ -39,7 +39,7 @@ def _accelerated() -> tuple[Optional[Callable], Optional[Callable]]:
     try:
         import _json
 
-        scanner = _json.make_scanner(_DecoderSettings())
+        scanner = _json.make_scanner(_DecoderSettings())  # type: ignore[arg-type]  # it reads these attributes
         encoder = _json.make_encoder(None, _refuse, _json.encode_basestring_ascii, None, ": ", ", ", False, False, False)
         if "".join(encoder({"a": [1, True, None, "\u00e9"]}, 0)) != '{"a": [1, true, null, "\\u00e9"]}':
             return None, None

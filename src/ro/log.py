@@ -28,7 +28,7 @@ LEVELS = {"panic": 0, "error": 1, "info": 2, "verbose": 2, "debug": 3}
 ERROR, INFO, DEBUG = 1, 2, 3
 
 
-def read_settings(config: dict) -> tuple[Optional[str], int]:
+def read_log_settings(config: dict) -> tuple[Optional[str], int]:
     """(logFile, level) from a plugin config; a bad value is a code-7 error."""
     path = fields.optional_string(config, "logFile")
     level = fields.optional_string(config, "logLevel")
@@ -68,7 +68,7 @@ class Log:
 
     @classmethod
     def for_config(cls, config: dict, context: str) -> "Log":
-        path, level = read_settings(config)
+        path, level = read_log_settings(config)
         if path is None:
             return cls(2, level, context)
         try:

@@ -23,7 +23,7 @@ from importlib.machinery import PathFinder
 from typing import Iterable, Iterator, Mapping, Optional, Sequence
 
 from .errors import INTERFACE_MISSING, KERNEL_REFUSED, ROLLBACK_INCOMPLETE, TRY_AGAIN_LATER, CniError
-from .plan import ADD, DELETE, KernelRoute, Step, describe
+from .plan import DELETE, KernelRoute, Step, describe
 
 
 def _load_rtmsg() -> type:
@@ -49,7 +49,7 @@ NETLINK_CAP_ACK = 10
 NETLINK_EXT_ACK = 11
 RTM_NEWROUTE, RTM_DELROUTE, RTM_GETROUTE = 24, 25, 26
 NLMSG_ERROR, NLMSG_DONE = 2, 3
-NLM_F_REQUEST, NLM_F_MULTI, NLM_F_ACK, NLM_F_DUMP_INTR = 0x1, 0x2, 0x4, 0x10
+NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP_INTR = 0x1, 0x4, 0x10
 NLM_F_DUMP = 0x300
 NLM_F_EXCL, NLM_F_CREATE = 0x200, 0x400
 NLM_F_ACK_TLVS = 0x200  # in an ack: extended-ack attributes follow

@@ -306,27 +306,27 @@ def check(
     names = {index: name for name, index in links.items()}
     oifs = frozenset(links[name] for name in chosen.names)
     mine: dict[tuple, list[KernelRoute]] = {}
-    for route in observed:
-        if route.oif in oifs:
-            mine.setdefault((route.dst, route.table), []).append(route)
+    for present in observed:
+        if present.oif in oifs:
+            mine.setdefault((present.dst, present.table), []).append(present)
     problems = []
     expected = set()
-    for i, route in enumerate(result.routes):
-        hop = next_hop(route, result, chosen.add_to_index)
-        table = route.table or MAIN_TABLE
-        expected.add((route.dst, table, hop))
-        same_dst = [r for r in mine.get((route.dst, table), ()) if route.priority is None or r.priority == route.priority]
+    for i, listed in enumerate(result.routes):
+        hop = next_hop(listed, result, chosen.add_to_index)
+        table = listed.table or MAIN_TABLE
+        expected.add((listed.dst, table, hop))
+        same_dst = [r for r in mine.get((listed.dst, table), ()) if listed.priority is None or r.priority == listed.priority]
         if not same_dst:
-            problems.append(f"prevResult.routes[{i}] {describe_route(route)}: no such route on {', '.join(chosen.names)}")
+            problems.append(f"prevResult.routes[{i}] {describe_route(listed)}: no such route on {', '.join(chosen.names)}")
         elif not any(r.gateway == hop for r in same_dst):
             found = ", ".join(describe(r, names) for r in same_dst)
-            problems.append(f"prevResult.routes[{i}] {describe_route(route)}: expected {describe_hop(hop)}, found {found}")
+            problems.append(f"prevResult.routes[{i}] {describe_route(listed)}: expected {describe_hop(hop)}, found {found}")
     deletions = _by_destination(config.delroutes)
     for key, routes in mine.items():
-        for route in routes:
-            reason = _deleted_by(config, route, oifs, deletions.get(key, ()))
-            if reason and (route.dst, route.table, route.gateway) not in expected:
-                problems.append(f"{describe(route, names)} is present again, but {reason} deletes it")
+        for present in routes:
+            reason = _deleted_by(config, present, oifs, deletions.get(key, ()))
+            if reason and (present.dst, present.table, present.gateway) not in expected:
+                problems.append(f"{describe(present, names)} is present again, but {reason} deletes it")
     return problems
 
 

@@ -228,7 +228,7 @@ def render_route(route: Route, version: str) -> dict:
 
 def _render_interface(interface: Interface, version: str) -> dict:
     out: dict[str, Any] = {"name": interface.name}
-    optional = [("mac", interface.mac), ("sandbox", interface.sandbox)]
+    optional: list[tuple[str, object]] = [("mac", interface.mac), ("sandbox", interface.sandbox)]
     if at_least(version, ROUTE_FIELDS_SINCE):
         optional += [("mtu", interface.mtu), ("socketPath", interface.socket_path), ("pciID", interface.pci_id)]
     out.update((key, value) for key, value in optional if value is not None)

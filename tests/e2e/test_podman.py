@@ -8,7 +8,6 @@ containers.conf, storage and network config directory.
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import tempfile
