@@ -88,3 +88,18 @@ def plugin_config(version: str = "1.0.0", prev_result: Optional[dict] = None, **
 def chained(config: dict, result: dict) -> dict:
     """The config as libcni hands it to CHECK and DEL: prevResult is ADD's output."""
     return {**config, "prevResult": result}
+
+
+# A small Python that runs a command and reports its peak RSS. Measured from
+# the test process itself, a child's ru_maxrss starts at the RSS the parent
+# had when it forked (the kernel records the pre-exec memory as a high-water
+# mark), so a big pytest process would be blamed on the plugin.
+PEAK_RSS = (
+    "import os, subprocess, sys; child = subprocess.Popen(sys.argv[1:]); _, status, usage = os.wait4(child.pid, 0);"
+    " sys.stderr.write(f'peak_rss_kib={usage.ru_maxrss} exit={os.waitstatus_to_exitcode(status)}\\n')"
+)
+
+
+def with_peak_rss(command: list[str]) -> list[str]:
+    """`command`, run so that its peak RSS is reported on stderr as peak_rss_kib=N."""
+    return ["/usr/bin/python3", "-I", "-S", "-c", PEAK_RSS, *command]

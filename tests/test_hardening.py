@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from netns import V4, Link, Pod
-from runner import CLEAN_PATH, PLUGIN, Outcome, chained, plugin_command, plugin_config, run_plugin
+from runner import CLEAN_PATH, PLUGIN, Outcome, chained, plugin_command, plugin_config, run_plugin, with_peak_rss
 
 # ---- concurrency ---------------------------------------------------------------
 
@@ -151,19 +151,20 @@ def test_too_many_routes_are_refused_before_any_work() -> None:
 
 def test_oversized_stdin_is_refused_early_with_bounded_memory() -> None:
     environ = {"PATH": CLEAN_PATH, "CNI_COMMAND": "ADD", "CNI_CONTAINERID": "c", "CNI_IFNAME": "net1", "CNI_NETNS": "/x"}
-    process = subprocess.Popen(plugin_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environ)
+    command = with_peak_rss(plugin_command())
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environ)
     payload = b'{"cniVersion": "1.0.0", "name": "' + b"x" * (100 << 20) + b'"}'
     try:
         process.stdin.write(payload)  # 100 MB: the plugin stops reading at its limit
     except BrokenPipeError:
         pass
     process.stdin.close()
-    stdout = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
+    stdout, stderr = process.stdout.read(), process.stderr.read().decode()
+    process.wait()
     document = json.loads(stdout)
-    assert process.returncode == 1 and document["code"] == 6 and "larger than 8 MiB" in document["msg"]
-    assert usage.ru_maxrss < 64 * 1024, f"peak RSS {usage.ru_maxrss} KiB"
+    assert document["code"] == 6 and "larger than 8 MiB" in document["msg"] and "exit=1" in stderr
+    peak = int(stderr.split("peak_rss_kib=")[1].split()[0])
+    assert peak < 64 * 1024, f"peak RSS {peak} KiB"
 
 
 # ---- logs ------------------------------------------------------------------------
