@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 
 def busybox_rootfs_tar(work: Path) -> Path:
@@ -22,3 +25,19 @@ def busybox_rootfs_tar(work: Path) -> Path:
     tar = work / "rootfs.tar"
     subprocess.run(["tar", "-C", str(rootfs), "-cf", str(tar), "."], check=True)
     return tar
+
+
+@contextmanager
+def podman_storage(work: Path) -> Iterator[list[str]]:
+    """Storage flags for podman and buildah: images and containers under
+    `work`, all removed afterwards. The runroot is a short path of its own:
+    podman refuses one of 50 characters or more."""
+    runroot = tempfile.mkdtemp(prefix="ro-pm-")
+    storage = ["--root", str(work / "storage"), "--runroot", runroot, "--storage-driver", "vfs"]
+    try:
+        yield storage
+    finally:
+        subprocess.run(["podman", *storage, "rm", "--all", "--force"], capture_output=True)
+        subprocess.run(["podman", *storage, "rmi", "--all", "--force"], capture_output=True)
+        subprocess.run(["buildah", *storage, "rm", "--all"], capture_output=True)
+        shutil.rmtree(runroot, ignore_errors=True)

@@ -19,7 +19,7 @@ from typing import Iterator
 import pytest
 
 from chains import CLEAN_PATH, REFERENCE_PLUGINS, need, write_json
-from images import busybox_rootfs_tar
+from images import busybox_rootfs_tar, podman_storage
 from netns import Namespace
 from runner import PLUGIN
 
@@ -106,14 +106,10 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 @pytest.fixture
 def image_archive(tmp_path: Path) -> Path:
     """A docker-archive of the busybox image, written by podman save."""
-    storage = ["--root", str(tmp_path / "storage"), "--runroot", tempfile.mkdtemp(prefix="ro-pm-"), "--storage-driver", "vfs"]
     archive = tmp_path / "busybox.tar"
-    try:
+    with podman_storage(tmp_path) as storage:
         subprocess.run(["podman", *storage, "import", str(busybox_rootfs_tar(tmp_path)), IMAGE], check=True, capture_output=True)
         subprocess.run(["podman", *storage, "save", "--format", "docker-archive", "-o", str(archive), IMAGE], check=True, capture_output=True)
-    finally:
-        subprocess.run(["podman", *storage, "rmi", "--all", "--force"], capture_output=True)
-        shutil.rmtree(storage[3], ignore_errors=True)
     return archive
 
 

@@ -8,16 +8,14 @@ containers.conf, storage and network config directory.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
 from chains import CLEAN_PATH, need, write_json
-from images import busybox_rootfs_tar
+from images import busybox_rootfs_tar, podman_storage
 from netns import Namespace
 
 IMAGE = "localhost/ro-e2e-busybox:latest"
@@ -36,12 +34,11 @@ def bridge_network(name: str, bridge: str, subnet: str, gateway: str, routes: li
 
 
 class Podman:
-    def __init__(self, work: Path, runroot: str, node: Namespace) -> None:
-        self.work, self.runroot, self.node = work, runroot, node
+    def __init__(self, work: Path, storage: list[str], node: Namespace) -> None:
+        self.work, self.storage, self.node = work, storage, node
 
     def __call__(self, *args: str) -> subprocess.CompletedProcess:
-        storage = ["--root", str(self.work / "storage"), "--runroot", self.runroot, "--storage-driver", "vfs"]
-        command = ["nsenter", f"--net={self.node.path}", "podman", *storage, *args]
+        command = ["nsenter", f"--net={self.node.path}", "podman", *self.storage, *args]
         env = {"PATH": CLEAN_PATH, "CONTAINERS_CONF": str(self.work / "containers.conf")}
         return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
 
@@ -79,16 +76,11 @@ network_config_dir = "{networks}"
             tmp_path,
         ),
     )  # fmt: skip
-    runroot = tempfile.mkdtemp(prefix="ro-pm-")  # podman wants a runroot under 50 characters
-    client = Podman(tmp_path, runroot, node)
-    try:
+    with podman_storage(tmp_path) as storage:
+        client = Podman(tmp_path, storage, node)
         imported = client("import", str(busybox_rootfs_tar(tmp_path)), IMAGE)
         assert imported.returncode == 0, imported.stderr
         yield client
-    finally:
-        client("rm", "--all", "--force")
-        client("rmi", "--all", "--force")
-        shutil.rmtree(runroot, ignore_errors=True)
 
 
 def routes_of(text: str, dev: str) -> set[str]:
