@@ -101,9 +101,11 @@ def _warnings(config) -> list[str]:
 
 def explain(path: str, netns_path: str, ifname: str) -> int:
     """Print what ADD of this plugin config would change in the namespace, changing nothing."""
-    from . import netlink, netns, plan
     from .config import config_problems
     from .errors import CniError
+    from .log import Log
+    from .plan import describe
+    from .plugin import add_in_namespace
     from .result import render_result
 
     try:
@@ -125,17 +127,12 @@ def explain(path: str, netns_path: str, ifname: str) -> int:
             print(f"{path}: {problem.msg}", file=sys.stderr)
         return 1
     try:
-        chosen = plan.targets(config.prev_result, ifname)
-        netns.enter(netns_path)
-        links = netlink.require_links(chosen.names)
-        with netlink.RouteSocket() as sock:
-            changes = plan.plan_add(config, chosen, links, sock.routes())
+        changes, names = add_in_namespace(config, ifname, netns_path, Log(), apply=False)
     except CniError as error:
         print(f"error {error.code}: {error.msg}", file=sys.stderr)
         return 1
-    names = {index: name for name, index in links.items()}
     for step in changes.steps:
-        print(f"would {step.action} {plan.describe(step.route, names)} ({step.reason})")
+        print(f"would {step.action} {describe(step.route, names)} ({step.reason})")
     if not changes.steps:
         print("would change nothing")
     print(json.dumps(render_result(changes.result, version), indent=2))

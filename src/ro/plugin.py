@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from typing import Sequence
 
     from .config import PluginConfig
-    from .plan import Step
+    from .log import Log
+    from .plan import Plan, Step
 
 
 def _config(request: Request, need_prev_result: bool = True) -> PluginConfig:
@@ -45,23 +46,33 @@ def _report(request: Request, steps: Sequence[Step], names: dict[int, str]) -> N
         request.log.info(f"{step.action} {describe(step.route, names)} ({step.reason})")
 
 
-def cmd_add(request: Request) -> dict:
-    config = _config(request)
+def add_in_namespace(config: PluginConfig, ifname: str, path: str, log: Log, apply: bool) -> tuple[Plan, dict[int, str]]:
+    """Enter the namespace at `path` and plan ADD there; with `apply`, also
+    make the changes, all or nothing. Returns the plan and the interface
+    names by index. `route-override explain` is this without `apply`."""
     from . import netlink, plan
-    from .result import render_result
 
-    chosen = plan.targets(config.prev_result, request.ifname)
-    netns.enter(request.netns)
+    chosen = plan.targets(config.prev_result, ifname)
+    netns.enter(path)
     links = netlink.require_links(chosen.names)
     names = {index: name for name, index in links.items()}
     with netlink.RouteSocket() as sock:
         observed = sock.routes()
         changes = plan.plan_add(config, chosen, links, observed)
-        request.log.debug(
+        log.debug(
             f"interfaces {', '.join(chosen.names)} (adding to {chosen.add_to}); "
             f"{len(observed)} routes in the namespace; {len(changes.steps)} changes planned"
         )
-        netlink.apply(sock, changes.steps, names)
+        if apply:
+            netlink.apply(sock, changes.steps, names)
+    return changes, names
+
+
+def cmd_add(request: Request) -> dict:
+    config = _config(request)
+    from .result import render_result
+
+    changes, names = add_in_namespace(config, request.ifname, request.netns, request.log, apply=True)
     _report(request, changes.steps, names)
     return render_result(changes.result, config.cni_version)
 
