@@ -54,14 +54,13 @@ def _valid_ifname(value: str) -> bool:
 class Request:
     """One invocation: the CNI_* variables and the decoded config."""
 
-    __slots__ = ("command", "container_id", "netns", "ifname", "args", "config", "cni_version", "log")
+    __slots__ = ("command", "container_id", "netns", "ifname", "config", "cni_version", "log")
 
     def __init__(self, command: str, environ: Mapping[str, str], config: dict, cni_version: str, log: Log) -> None:
         self.command = command
         self.container_id = environ.get("CNI_CONTAINERID", "")
         self.netns = environ.get("CNI_NETNS", "")
         self.ifname = environ.get("CNI_IFNAME", "")
-        self.args = environ.get("CNI_ARGS", "")
         self.config = config
         self.cni_version = cni_version
         self.log = log
