@@ -12,7 +12,9 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import subprocess
+import time
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -26,6 +28,18 @@ def ip(*args: str, ns: Optional[str] = None) -> str:
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)}: {done.stderr.strip()}")
     return done.stdout
+
+
+def wait_for(condition, what: str, timeout: float = 10.0, interval: float = 0.05):
+    """Poll `condition` until it is true (returned) or `timeout` seconds pass (a test failure)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
 
 
 def sweep() -> None:
@@ -65,18 +79,38 @@ class Namespace:
         return json.loads(ip(f"-{family}", "-d", "-j", "route", "show", "table", table, ns=self.name) or "[]")
 
     def snapshot(self) -> str:
-        """Every route of every table and family, for before/after comparison."""
-        lines = ip("route", "show", "table", "all", ns=self.name).splitlines()
-        lines += ip("-6", "route", "show", "table", "all", ns=self.name).splitlines()
-        return "\n".join(sorted(line.strip() for line in lines))
+        """Every route of every table and family, one line each (a multipath
+        route with all its next hops), for before/after comparison.
+
+        Two things are the kernel's running state, not the route: the
+        seconds left of an expiring route (kept: that it expires), and
+        `linkdown`, which the kernel does not even set alike for the same
+        route (an IPv4 route via an IPv6 next hop gets it only when the
+        carrier changes, not when it is added without one).
+        """
+        lines = ip("-o", "route", "show", "table", "all", ns=self.name).splitlines()
+        lines += ip("-o", "-6", "route", "show", "table", "all", ns=self.name).splitlines()
+        lines = [re.sub(r" linkdown\b", "", re.sub(r"expires \d+sec", "expires", line)) for line in lines]
+        return "\n".join(sorted(" ".join(line.split()) for line in lines))
+
+    def sysctl(self, key: str, value: Optional[int] = None) -> int:
+        """Read (or first set) a sysctl of this namespace, e.g. net/ipv6/conf/net1/accept_ra_defrtr."""
+        path = f"/proc/sys/{key}"
+        script = f"echo {value} > {path}; cat {path}" if value is not None else f"cat {path}"
+        done = subprocess.run(["ip", "netns", "exec", self.name, "sh", "-c", script], capture_output=True, text=True, check=True)
+        return int(done.stdout.split()[0])
 
 
 def _words(route: dict) -> str:
+    """ "dst [via gw] dev X", and "dst nexthop via A dev X nexthop via B dev Y" for multipath routes."""
     text = route["dst"]
-    if "gateway" in route:
-        text += f" via {route['gateway']}"
-    if "dev" in route:
-        text += f" dev {route['dev']}"
+    for hop in route.get("nexthops", [route]):
+        if "nexthops" in route:
+            text += " nexthop"
+        if "gateway" in hop:
+            text += f" via {hop['gateway']}"
+        if "dev" in hop:
+            text += f" dev {hop['dev']}"
     return text
 
 
@@ -123,6 +157,17 @@ class Pod:
 
     def route(self, *args: str, family: int = 4) -> None:
         ip(f"-{family}", "route", *args, ns=self.ns.name)
+
+    def ip(self, *args: str) -> str:
+        return ip(*args, ns=self.ns.name)
+
+    def carrier_off(self, link: Link) -> None:
+        """What an SR-IOV VF or a macvlan whose master has no carrier looks
+        like: the link is up, its peer down; waits until its routes show
+        `linkdown` (the kernel marks them shortly after)."""
+        index = self.links.index(link)
+        ip("link", "set", f"p{index}", "down", ns=self.peer.name)
+        wait_for(lambda: "linkdown" in ip("route", "show", "dev", link.name, ns=self.ns.name), f"{link.name} routes linkdown")
 
     def routes(self, family: int = 4, table: str = "main") -> set[str]:
         return self.ns.routes(family, table)

@@ -68,7 +68,8 @@ def test_flushgateway_deletes_defaults_and_drops_gateways(pod: Pod) -> None:
     result = add(pod, routes=({"dst": "0.0.0.0/0"}, {"dst": "10.10.0.0/16"}, {"dst": "::/0"}), flushgateway=True).ok()
     assert pod.routes(4) == {"192.168.50.0/24 dev net1", "10.10.0.0/16 via 192.168.50.1 dev net1"}
     assert "default" not in " ".join(pod.routes(6))
-    assert result["routes"] == [{"dst": "10.10.0.0/16"}]
+    # the route that stays keeps its next hop in the result: the ips gateway it went via is gone
+    assert result["routes"] == [{"dst": "10.10.0.0/16", "gw": "192.168.50.1"}]
     assert all("gateway" not in ip for ip in result["ips"])
 
 

@@ -97,3 +97,30 @@ def test_explain_shows_what_add_would_change_and_changes_nothing(pod, tmp_path) 
     assert "would delete default via 192.168.50.1 dev net1 (flushgateway)" in done.stdout
     assert "would add 10.0.0.0/8 via 192.168.50.9 dev net1 (addroutes[0])" in done.stdout
     assert pod.snapshot() == before
+
+
+def test_validate_checks_each_entry_with_the_lists_cni_version(tmp_path) -> None:
+    """libcni gives every plugin the list's cniVersion: an entry's own 1.1.0
+    does not make `priority` valid in a 1.0.0 list (the real ADD would fail)."""
+    conflist = {
+        "cniVersion": "1.0.0",
+        "name": "net",
+        "plugins": [{"type": "macvlan"}, {"type": "route-override", "cniVersion": "1.1.0", "addroutes": [{"dst": "10.0.0.0/8", "priority": 5}]}],
+    }
+    path = tmp_path / "net.conflist"
+    path.write_text(json.dumps(conflist))
+    done = human("validate", str(path))
+    assert done.returncode == 1
+    assert "plugins[1].addroutes[0].priority: needs cniVersion 1.1.0" in done.stdout
+    assert "plugins[1].cniVersion: '1.1.0' is ignored" in done.stderr
+
+
+def test_validate_reports_bad_gws_and_same_route_entries(tmp_path) -> None:
+    path = tmp_path / "plugin.json"
+    routes = [{"dst": "10.1.0.0/16", "gws": ["10.0.0.1", "10.0.0.1"]}, {"dst": "10.2.0.0/16", "gw": "10.0.0.1"}, {"dst": "10.2.0.0/16", "gw": "10.0.0.2"}]
+    path.write_text(json.dumps({"cniVersion": "1.0.0", "name": "n", "type": "route-override", "addroutes": routes}))
+    done = human("validate", str(path))
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    assert lines[0].endswith('addroutes[0].gws[1]: repeats addroutes[0].gws[0] (value: "10.0.0.1")')
+    assert "addroutes[2]: same dst, table and priority as addroutes[1]" in lines[1] and "gws" in lines[1]

@@ -44,7 +44,7 @@ def valid_route(version: str, extras: bool = True) -> st.SearchStrategy:
     optional = EXTRAS if extras and version == "1.1.0" else {}
     v4 = st.fixed_dictionaries({"dst": v4_net}, optional={"gw": v4_gw, **optional})
     v6 = st.fixed_dictionaries({"dst": v6_net}, optional={"gw": v6_gw, **optional})
-    return v4 | v6
+    return (v4 | v6).filter(lambda route: not ("gw" in route and route.get("scope") == 253))  # link scope: no gateway
 
 
 def valid_prev_result(version: str) -> st.SearchStrategy:
@@ -62,10 +62,16 @@ def valid_prev_result(version: str) -> st.SearchStrategy:
     )
 
 
+def same_kernel_route(route: dict) -> tuple:
+    """Two addroutes entries of one kernel route are a config error (code 7)."""
+    v6 = ":" in route["dst"]
+    return route["dst"], route.get("table"), route.get("priority") or (1024 if v6 else 0)
+
+
 @st.composite
 def valid_config(draw: st.DrawFn) -> dict:
     version = draw(st.sampled_from(VERSIONS))
-    routes = st.lists(valid_route(version), max_size=4, unique_by=lambda r: json.dumps(r, sort_keys=True))
+    routes = st.lists(valid_route(version), max_size=4, unique_by=same_kernel_route)
     delroutes = st.lists(valid_route(version, extras=False), max_size=3, unique_by=lambda r: json.dumps(r, sort_keys=True))
     flags = {key: st.booleans() for key in ("flushroutes", "flushgateway", "skipcheck")}
     overridable = {**flags, "addroutes": routes, "delroutes": delroutes}
@@ -212,7 +218,7 @@ kernel_settings = st.fixed_dictionaries(
         "flushroutes": st.booleans(),
         "flushgateway": st.booleans(),
         "delroutes": st.lists(kernel_route.map(lambda r: {"dst": r["dst"]}), max_size=3, unique_by=lambda r: r["dst"]),
-        "addroutes": st.lists(kernel_route, max_size=4, unique_by=lambda r: (r["dst"], r.get("gw"))),
+        "addroutes": st.lists(kernel_route, max_size=4, unique_by=same_kernel_route),
     },
 )
 

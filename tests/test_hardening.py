@@ -179,14 +179,15 @@ def test_log_file_gets_a_line_per_change_and_per_error(pod: Pod, tmp_path: Path)
     outcome = run_plugin("ADD", config, netns=pod.path, container_id="ctr-logs")
     assert outcome.exit_code == 0 and outcome.stderr == ""
     lines = log.read_text().splitlines()
-    assert len(lines) == 2
+    assert len(lines) == 3
     assert all("ADD container=ctr-logs ifname=net1" in line and line[:4].isdigit() and "Z route-override[" in line for line in lines)
-    assert lines[0].endswith("delete default via 192.168.50.1 dev net1 (flushgateway)")
-    assert lines[1].endswith("add 10.62.0.0/16 via 192.168.50.9 dev net1 (addroutes[0])")
+    assert lines[0].endswith("set net.ipv6.conf.net1.accept_ra_defrtr=0 (flushgateway)")
+    assert lines[1].endswith("delete default via 192.168.50.1 dev net1 (flushgateway)")
+    assert lines[2].endswith("add 10.62.0.0/16 via 192.168.50.9 dev net1 (addroutes[0])")
     broken = {**config, "addroutes": [{"dst": "10.63.0.0/16", "gw": "10.99.0.1"}]}
     assert run_plugin("ADD", broken, netns=pod.path).code == 100
     error = log.read_text().splitlines()[-1]
-    assert "error 100: addroutes[0]: cannot add route 10.63.0.0/16" in error
+    assert "error 100: addroutes[0]: cannot add 10.63.0.0/16" in error
 
 
 def test_by_default_only_errors_are_logged_to_stderr(pod: Pod) -> None:

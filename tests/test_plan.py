@@ -6,8 +6,9 @@ import ipaddress
 
 from ro import plan
 from ro.config import parse_config
-from ro.plan import ADD, DELETE, PROTO_ROUTE_OVERRIDE, KernelRoute, Targets
-from ro.result import parse_result
+from ro.plan import ACCEPT_RA_DEFRTR, ACCEPT_RA_RT_INFO, Observed, RouteStep, SysctlStep, Targets
+from ro.result import parse_result, render_result
+from ro.routes import PROTO_RA, PROTO_ROUTE_OVERRIDE, SCOPE_LINK, KernelRoute, NextHop
 
 NET1, ETH0 = 3, 2
 LINKS = {"net1": NET1, "eth0": ETH0}
@@ -23,16 +24,20 @@ PREV = {
 }
 
 
-def kroute(dst: str, gw: str = "", oif: int = NET1, **fields: object) -> KernelRoute:
-    return KernelRoute(
-        dst=ipaddress.ip_network(dst), oif=oif, gateway=ipaddress.ip_address(gw) if gw else None, **fields
-    )
+def ip(text: str):
+    return ipaddress.ip_address(text)
+
+
+def kroute(dst: str, *gws: str, oif: int = NET1, **fields: object) -> KernelRoute:
+    """A route via `gws` on `oif` (several: multipath); gateway-less when none."""
+    hops = tuple(NextHop(oif, ip(gw)) for gw in gws) or (NextHop(oif),)
+    return KernelRoute(dst=ipaddress.ip_network(dst), hops=hops, **fields)
 
 
 TABLE = [
     kroute("0.0.0.0/0", "192.168.50.1"),
     kroute("10.10.0.0/16", "192.168.50.1"),
-    kroute("192.168.50.0/24", scope=plan.SCOPE_LINK, protocol=2),
+    kroute("192.168.50.0/24", scope=SCOPE_LINK, protocol=2),
     kroute("::/0", "2001:db8:50::1", priority=1024),
     kroute("2001:db8:50::/64", priority=256, protocol=2),
     kroute("fe80::/64", priority=256, protocol=2),
@@ -40,18 +45,35 @@ TABLE = [
     kroute("10.10.0.0/16", "10.88.0.1", oif=ETH0),
     kroute("10.10.0.0/16", "192.168.50.1", table=100),
 ]
+IPV6 = {"net1": {ACCEPT_RA_DEFRTR: 1, ACCEPT_RA_RT_INFO: 0}}
 
 
 def config(prev: dict = PREV, **settings: object):
     return parse_config({"cniVersion": "1.1.0", "name": "n", "prevResult": prev, **settings}, "1.1.0")
 
 
-def deleted(the_plan) -> set[tuple[str, str]]:
-    return {(str(s.route.dst), str(s.route.gateway)) for s in the_plan.steps if s.action == DELETE}
+def seen(routes=TABLE, ipv6=None) -> Observed:
+    return Observed(LINKS, routes, ipv6 or {})
+
+
+def add(routes=TABLE, ipv6=None, **settings: object) -> plan.Plan:
+    return plan.plan_add(config(**settings), TARGET, seen(routes, ipv6))
+
+
+def deleted(the_plan) -> set[tuple[str, ...]]:
+    return {(str(s.old.dst), *(str(h.gateway) for h in s.old.hops)) for s in the_plan.route_steps if s.new is None}
+
+
+def added(the_plan) -> list[KernelRoute]:
+    return [s.new for s in the_plan.route_steps if s.old is None]
 
 
 def dsts(the_plan) -> list[str]:
     return [str(r.dst) for r in the_plan.result.routes]
+
+
+def result_routes(the_plan) -> list[dict]:
+    return render_result(the_plan.result, "1.1.0").get("routes", [])
 
 
 # ---- targets -------------------------------------------------------------
@@ -74,72 +96,169 @@ def test_without_interfaces_the_target_is_cni_ifname() -> None:
 
 
 def test_flushroutes_takes_gateway_and_default_routes_of_targets_in_main() -> None:
-    the_plan = plan.plan_add(config(flushroutes=True), TARGET, LINKS, TABLE)
+    the_plan = add(flushroutes=True)
     assert deleted(the_plan) == {("0.0.0.0/0", "192.168.50.1"), ("10.10.0.0/16", "192.168.50.1"), ("::/0", "2001:db8:50::1")}
     assert all(s.reason == "flushroutes" for s in the_plan.steps)
     assert dsts(the_plan) == []
 
 
 def test_flushroutes_keeps_ipv6_link_local_even_with_a_gateway() -> None:
-    the_plan = plan.plan_add(config(flushroutes=True), TARGET, LINKS, [kroute("fe80::/64", "fe80::1")])
-    assert the_plan.steps == ()
+    assert add([kroute("fe80::/64", "fe80::1")], flushroutes=True).steps == ()
 
 
 def test_flushgateway_takes_defaults_and_gateways_from_the_result() -> None:
-    the_plan = plan.plan_add(config(flushgateway=True), TARGET, LINKS, TABLE)
+    the_plan = add(flushgateway=True)
     assert deleted(the_plan) == {("0.0.0.0/0", "192.168.50.1"), ("::/0", "2001:db8:50::1")}
     assert dsts(the_plan) == ["10.10.0.0/16"]
     assert all(ip.gateway is None for ip in the_plan.result.ips)
 
 
+def test_a_route_that_stays_under_flushgateway_keeps_its_next_hop_in_the_result() -> None:
+    """Issue 9.1: the gw-less route went via the ips gateway, which is gone."""
+    assert result_routes(add(flushgateway=True)) == [{"dst": "10.10.0.0/16", "gw": "192.168.50.1"}]
+
+
 def test_delroutes_matches_dst_gw_and_table() -> None:
-    the_plan = plan.plan_add(
-        config(delroutes=[{"dst": "10.10.0.0/16", "gw": "192.168.50.1", "table": 100}, {"dst": "0.0.0.0/0", "gw": "192.168.50.9"}]),
-        TARGET,
-        LINKS,
-        TABLE,
-    )
-    assert [(s.reason, s.route.table) for s in the_plan.steps] == [("delroutes[0]", 100)]
+    the_plan = add(delroutes=[{"dst": "10.10.0.0/16", "gw": "192.168.50.1", "table": 100}, {"dst": "0.0.0.0/0", "gw": "192.168.50.9"}])
+    assert [(s.reason, s.old.table) for s in the_plan.route_steps] == [("delroutes[0]", 100)]
     assert dsts(the_plan) == ["0.0.0.0/0", "10.10.0.0/16", "::/0"]
 
 
-def test_delroutes_drops_result_routes_by_their_effective_gateway() -> None:
-    the_plan = plan.plan_add(config(delroutes=[{"dst": "10.10.0.0/16", "gw": "192.168.50.1"}]), TARGET, LINKS, TABLE)
-    assert dsts(the_plan) == ["0.0.0.0/0", "::/0"]
+def test_delroutes_drops_result_routes_by_their_next_hop_as_prev_result_gave_it() -> None:
+    """Issue 9.2: under flushgateway too, a gw-less result route goes via the
+    ips gateway prevResult named, so delroutes with that gw drops it."""
+    assert dsts(add(delroutes=[{"dst": "10.10.0.0/16", "gw": "192.168.50.1"}])) == ["0.0.0.0/0", "::/0"]
+    both = add(flushgateway=True, delroutes=[{"dst": "10.10.0.0/16", "gw": "192.168.50.1"}])
+    assert dsts(both) == [] and ("10.10.0.0/16", "192.168.50.1") in deleted(both)
 
 
 def test_addroutes_without_gw_use_the_ips_gateway_of_their_family() -> None:
-    the_plan = plan.plan_add(config(addroutes=[{"dst": "10.20.0.0/16"}, {"dst": "2001:db8:20::/48"}]), TARGET, LINKS, TABLE)
-    added = [s.route for s in the_plan.steps if s.action == ADD]
-    assert [str(r.gateway) for r in added] == ["192.168.50.1", "2001:db8:50::1"]
-    assert [r.priority for r in added] == [0, 1024] and {r.protocol for r in added} == {PROTO_ROUTE_OVERRIDE}
+    the_plan = add(addroutes=[{"dst": "10.20.0.0/16"}, {"dst": "2001:db8:20::/48"}])
+    assert [str(r.hops[0].gateway) for r in added(the_plan)] == ["192.168.50.1", "2001:db8:50::1"]
+    assert [r.priority for r in added(the_plan)] == [0, 1024] and {r.protocol for r in added(the_plan)} == {PROTO_ROUTE_OVERRIDE}
     assert [r.gw for r in the_plan.result.routes[-2:]] == [None, None]
 
 
+def test_gw_less_addroutes_never_borrow_another_interfaces_gateway() -> None:
+    """Issue 9.5: the IPv6 gateway belongs to eth0 (interface 0); net1 gets an on-link route."""
+    prev = {
+        "cniVersion": "1.0.0",
+        "interfaces": [{"name": "eth0", "sandbox": "/x"}, {"name": "net1", "sandbox": "/x"}],
+        "ips": [{"interface": 0, "address": "2001:db8:1::2/64", "gateway": "fe80::1"}, {"interface": 1, "address": "2001:db8:2::2/64"}],
+    }
+    chosen = plan.targets(parse_result(prev), "net1")
+    the_plan = plan.plan_add(config(prev, addroutes=[{"dst": "2001:db8:99::/64"}]), chosen, seen([]))
+    assert added(the_plan)[0].hops == (NextHop(NET1, None),)
+    unnamed = {**prev, "ips": [{"address": "2001:db8:2::2/64", "gateway": "2001:db8:2::1"}]}  # no interface: anyone's
+    the_plan = plan.plan_add(config(unnamed, addroutes=[{"dst": "2001:db8:99::/64"}]), chosen, seen([]))
+    assert str(added(the_plan)[0].hops[0].gateway) == "2001:db8:2::1"
+
+
 def test_addroutes_after_flushgateway_are_on_link_with_link_scope() -> None:
-    the_plan = plan.plan_add(config(flushgateway=True, addroutes=[{"dst": "10.20.0.0/16"}]), TARGET, LINKS, TABLE)
-    (added,) = [s.route for s in the_plan.steps if s.action == ADD]
-    assert added.gateway is None and added.scope == plan.SCOPE_LINK
+    (route,) = added(add(flushgateway=True, addroutes=[{"dst": "10.20.0.0/16"}]))
+    assert route.hops == (NextHop(NET1, None),) and route.scope == SCOPE_LINK
+
+
+def test_an_explicit_link_scope_is_on_link_in_both_families() -> None:
+    """Issue 10.10: scope 253 without gw never goes via the ips gateway."""
+    v4, v6 = added(add(addroutes=[{"dst": "10.20.0.0/16", "scope": 253}, {"dst": "2001:db8:20::/48", "scope": 253}]))
+    assert v4.hops == v6.hops == (NextHop(NET1, None),) and v4.scope == SCOPE_LINK
 
 
 def test_delroutes_plus_addroutes_replace_a_route_in_order() -> None:
-    the_plan = plan.plan_add(
-        config(delroutes=[{"dst": "0.0.0.0/0"}], addroutes=[{"dst": "0.0.0.0/0", "gw": "192.168.50.254"}]), TARGET, LINKS, TABLE
-    )
-    assert [(s.action, str(s.route.gateway)) for s in the_plan.steps] == [(DELETE, "192.168.50.1"), (ADD, "192.168.50.254")]
+    the_plan = add(delroutes=[{"dst": "0.0.0.0/0"}], addroutes=[{"dst": "0.0.0.0/0", "gw": "192.168.50.254"}])
+    assert [(s.action, str((s.old or s.new).hops[0].gateway)) for s in the_plan.route_steps] == [("delete", "192.168.50.1"), ("add", "192.168.50.254")]
     assert [str(r.gw) for r in the_plan.result.routes if r.dst.prefixlen == 0 and r.version == 4] == ["192.168.50.254"]
 
 
 def test_an_identical_route_already_present_is_not_added() -> None:
-    the_plan = plan.plan_add(config(addroutes=[{"dst": "10.10.0.0/16"}]), TARGET, LINKS, TABLE)
+    the_plan = add(addroutes=[{"dst": "10.10.0.0/16"}])
     assert the_plan.steps == () and dsts(the_plan) == ["0.0.0.0/0", "10.10.0.0/16", "::/0"]
 
 
+def test_a_route_that_differs_by_tos_or_source_is_not_the_same_route() -> None:
+    """Issue 9.10: tos and source prefix make a route distinct in the kernel."""
+    table = [
+        kroute("10.20.0.0/16", "192.168.50.1", tos=0x10),
+        kroute("2001:db8:20::/48", "2001:db8:50::1", priority=1024, src=ipaddress.ip_network("2001:db8:1::/64")),
+    ]
+    the_plan = add(table, addroutes=[{"dst": "10.20.0.0/16", "gw": "192.168.50.1"}, {"dst": "2001:db8:20::/48", "gw": "2001:db8:50::1"}])
+    assert len(added(the_plan)) == 2
+
+
+def test_ipv6_priority_0_means_what_the_kernel_makes_of_it() -> None:
+    """Issue 9.3: the kernel stores 1024; so do the plan and the result."""
+    the_plan = add(addroutes=[{"dst": "2001:db8:20::/48", "gw": "2001:db8:50::9", "priority": 0, "mtu": 0, "advmss": 0}])
+    (route,) = added(the_plan)
+    assert (route.priority, route.mtu, route.advmss) == (1024, None, None)
+    assert result_routes(the_plan)[-1] == {"dst": "2001:db8:20::/48", "gw": "2001:db8:50::9"}
+
+
+def test_the_unspecified_gateway_means_no_gateway() -> None:
+    """Issue 9.4: what the Go original writes into results."""
+    prev = {**PREV, "ips": [{"interface": 0, "address": "192.168.50.2/24", "gateway": "0.0.0.0"}], "routes": [{"dst": "10.10.0.0/16", "gw": "0.0.0.0"}]}
+    the_plan = plan.plan_add(config(prev, addroutes=[{"dst": "10.20.0.0/16", "gw": "0.0.0.0"}]), TARGET, seen([]))
+    assert added(the_plan)[0].hops == (NextHop(NET1, None),)
+    assert result_routes(the_plan) == [{"dst": "10.10.0.0/16"}, {"dst": "10.20.0.0/16"}]
+
+
 def test_other_interfaces_are_never_planned() -> None:
-    the_plan = plan.plan_add(
-        config(flushroutes=True, flushgateway=True, delroutes=[{"dst": "10.10.0.0/16"}]), TARGET, LINKS, TABLE
-    )
-    assert all(s.route.oif == NET1 for s in the_plan.steps)
+    the_plan = add(flushroutes=True, flushgateway=True, delroutes=[{"dst": "10.10.0.0/16"}])
+    assert all(s.old.oifs() == {NET1} for s in the_plan.route_steps)
+
+
+# ---- multipath -----------------------------------------------------------------
+
+
+def test_addroutes_with_gws_is_one_multipath_route_listed_with_gws() -> None:
+    the_plan = add(addroutes=[{"dst": "10.20.0.0/16", "gws": ["192.168.50.7", "192.168.50.8"], "gw": "192.168.50.9", "priority": 5}])
+    (route,) = added(the_plan)
+    assert [str(h.gateway) for h in route.hops] == ["192.168.50.7", "192.168.50.8", "192.168.50.9"]
+    assert {h.oif for h in route.hops} == {NET1} and route.priority == 5
+    assert result_routes(the_plan)[-1] == {"dst": "10.20.0.0/16", "gws": ["192.168.50.7", "192.168.50.8", "192.168.50.9"], "priority": 5}
+
+
+def test_rules_take_only_the_target_interfaces_next_hops_of_a_shared_route() -> None:
+    shared = KernelRoute(ipaddress.ip_network("0.0.0.0/0"), (NextHop(NET1, ip("192.168.50.1")), NextHop(ETH0, ip("10.88.0.1"))))
+    (step,) = add([shared], flushgateway=True).route_steps
+    assert step.action == "replace" and step.new.hops == (NextHop(ETH0, ip("10.88.0.1")),)
+    wholly = kroute("0.0.0.0/0", "192.168.50.1", "192.168.50.254")
+    (step,) = add([wholly], flushroutes=True).route_steps
+    assert step.action == "delete"
+
+
+def test_delroutes_gw_narrows_a_multipath_route_to_that_next_hop() -> None:
+    (step,) = add([kroute("0.0.0.0/0", "192.168.50.1", "192.168.50.254")], delroutes=[{"dst": "0.0.0.0/0", "gw": "192.168.50.1"}]).route_steps
+    assert step.action == "replace" and [str(h.gateway) for h in step.new.hops] == ["192.168.50.254"]
+
+
+def test_a_result_route_with_gws_loses_the_next_hops_a_rule_removes() -> None:
+    prev = {**PREV, "routes": [{"dst": "10.20.0.0/16", "gws": ["192.168.50.7", "192.168.50.8", "192.168.50.9"]}]}
+    the_plan = plan.plan_add(config(prev, delroutes=[{"dst": "10.20.0.0/16", "gws": ["192.168.50.8", "192.168.50.9"]}]), TARGET, seen([]))
+    assert result_routes(the_plan) == [{"dst": "10.20.0.0/16", "gw": "192.168.50.7"}]
+
+
+# ---- Router Advertisements -------------------------------------------------------
+
+
+def test_rules_that_delete_defaults_also_stop_ra_default_routes_first() -> None:
+    for settings in ({"flushgateway": True}, {"flushroutes": True}, {"delroutes": [{"dst": "::/0"}]}):
+        the_plan = add(ipv6=IPV6, **settings)
+        assert isinstance(the_plan.steps[0], SysctlStep)
+        assert the_plan.steps[0] == SysctlStep("net/ipv6/conf/net1/accept_ra_defrtr", 1, 0, next(iter(settings)) + ("[0]" if "delroutes" in settings else ""))
+    assert not [s for s in add(ipv6=IPV6, delroutes=[{"dst": "0.0.0.0/0"}]).steps if isinstance(s, SysctlStep)]
+    assert not [s for s in add(ipv6={}, flushgateway=True).steps if isinstance(s, SysctlStep)]  # no IPv6 there
+    assert not [s for s in add(ipv6={"net1": {ACCEPT_RA_DEFRTR: 0}}, flushgateway=True).steps if isinstance(s, SysctlStep)]
+
+
+def test_more_specific_ra_routes_are_stopped_under_flushroutes_and_after_delroutes_of_one() -> None:
+    ipv6 = {"net1": {ACCEPT_RA_DEFRTR: 0, ACCEPT_RA_RT_INFO: 64}}
+    assert add(ipv6=ipv6, flushroutes=True).steps[0] == SysctlStep("net/ipv6/conf/net1/accept_ra_rt_info_max_plen", 64, 0, "flushroutes")
+    learned = kroute("2001:db8:77::/48", "fe80::1", priority=1024, protocol=PROTO_RA)
+    steps = add([learned], ipv6=ipv6, delroutes=[{"dst": "2001:db8:77::/48"}]).steps
+    assert steps[0] == SysctlStep("net/ipv6/conf/net1/accept_ra_rt_info_max_plen", 64, 0, "delroutes[0]")
+    static = kroute("2001:db8:77::/48", "fe80::1", priority=1024)
+    assert all(isinstance(s, RouteStep) for s in add([static], ipv6=ipv6, delroutes=[{"dst": "2001:db8:77::/48"}]).steps)
 
 
 # ---- DEL and CHECK -------------------------------------------------------------
@@ -148,27 +267,40 @@ def test_other_interfaces_are_never_planned() -> None:
 def test_del_takes_only_routes_marked_as_ours() -> None:
     ours = kroute("10.30.0.0/16", "192.168.50.1", protocol=PROTO_ROUTE_OVERRIDE)
     theirs = kroute("10.30.0.0/16", "192.168.50.7", priority=5)
-    the_plan = plan.plan_del(config(addroutes=[{"dst": "10.30.0.0/16"}]), TARGET, LINKS, [ours, theirs])
-    assert [s.route for s in the_plan.steps] == [ours]
+    the_plan = plan.plan_del(config(addroutes=[{"dst": "10.30.0.0/16"}]), TARGET, seen([ours, theirs]))
+    assert [s.old for s in the_plan.route_steps] == [ours]
 
 
 def test_check_accepts_the_table_add_leaves() -> None:
     settings = dict(delroutes=[{"dst": "0.0.0.0/0"}], addroutes=[{"dst": "0.0.0.0/0", "gw": "192.168.50.254"}])
-    added = plan.plan_add(config(**settings), TARGET, LINKS, TABLE)
-    table = [r for r in TABLE if (r.dst, r.gateway) != (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_address("192.168.50.1"))]
-    table.append(kroute("0.0.0.0/0", "192.168.50.254", protocol=PROTO_ROUTE_OVERRIDE))
-    from ro.result import render_result
-
-    final = config(prev=render_result(added.result, "1.1.0"), **settings)
-    assert plan.check(final, TARGET, LINKS, table) == []
+    the_plan = add(**settings)
+    table = [r for r in TABLE if r != TABLE[0]] + [kroute("0.0.0.0/0", "192.168.50.254", protocol=PROTO_ROUTE_OVERRIDE)]
+    final = config(prev=render_result(the_plan.result, "1.1.0"), **settings)
+    assert plan.check(final, TARGET, seen(table)) == []
     table.append(kroute("0.0.0.0/0", "192.168.50.1", priority=7))
-    (problem,) = plan.check(final, TARGET, LINKS, table)
+    (problem,) = plan.check(final, TARGET, seen(table))
     assert "present again" in problem and "delroutes[0]" in problem
 
 
 def test_check_reports_missing_and_wrong_next_hop_routes() -> None:
-    table = [r for r in TABLE if str(r.dst) != "10.10.0.0/16" or r.oif != NET1]
+    table = [r for r in TABLE if str(r.dst) != "10.10.0.0/16" or r.oifs() != {NET1}]
     table = [r for r in table if str(r.dst) != "::/0"] + [kroute("::/0", "2001:db8:50::99")]
-    problems = plan.check(config(), TARGET, LINKS, table)
+    problems = plan.check(config(), TARGET, seen(table))
     assert problems[0].startswith("prevResult.routes[1] 10.10.0.0/16: no such route on net1")
     assert problems[1].startswith("prevResult.routes[2] ::/0: expected via 2001:db8:50::1, found default via 2001:db8:50::99")
+
+
+def test_check_compares_next_hop_sets_exactly_and_names_the_difference() -> None:
+    prev = {**PREV, "routes": [{"dst": "10.20.0.0/16", "gws": ["192.168.50.7", "192.168.50.8"]}]}
+    exact = [kroute("10.20.0.0/16", "192.168.50.8", "192.168.50.7")]
+    assert plan.check(config(prev), TARGET, seen(exact)) == []
+    (problem,) = plan.check(config(prev), TARGET, seen([kroute("10.20.0.0/16", "192.168.50.7", "192.168.50.9")]))
+    assert "next hop via 192.168.50.8 dev net1 missing" in problem and "next hop via 192.168.50.9 dev net1 extra" in problem
+
+
+def test_check_reports_an_ra_setting_back_where_defaults_are_deleted() -> None:
+    final = config(prev=render_result(add(flushgateway=True).result, "1.1.0"), flushgateway=True)
+    table = [r for r in TABLE if not r.dst.prefixlen == 0 or r.oifs() != {NET1}]
+    assert plan.check(final, TARGET, seen(table, {"net1": {ACCEPT_RA_DEFRTR: 0}})) == []
+    (problem,) = plan.check(final, TARGET, seen(table, IPV6))
+    assert problem.startswith("net.ipv6.conf.net1.accept_ra_defrtr is 1, but flushgateway needs 0")

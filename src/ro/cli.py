@@ -36,27 +36,32 @@ def _version_text() -> str:
     )
 
 
-def _plugin_configs(document: object, source: str) -> list[tuple[str, dict, str]]:
-    """(key path, plugin config, cniVersion) of each route-override entry."""
+def _plugin_configs(document: object, source: str) -> list[tuple[str, dict, str, list[str]]]:
+    """(key path, plugin config, cniVersion, warnings) of each route-override
+    entry, as the runtime hands it over."""
     if not isinstance(document, dict):
         raise ValueError(f"{source}: not a JSON object")
     if "plugins" not in document:
-        return [("", document, document.get("cniVersion", "0.1.0"))]
+        return [("", document, document.get("cniVersion", "0.1.0"), [])]
     plugins = document["plugins"]
     if not isinstance(plugins, list):
         raise ValueError(f"{source}: plugins: must be a list")
     found = []
+    version = document.get("cniVersion", "0.1.0")
     for i, plugin in enumerate(plugins):
         if isinstance(plugin, dict) and plugin.get("type") == "route-override":
-            # libcni hands each plugin the list's name and cniVersion.
-            merged = {"name": document.get("name"), "cniVersion": document.get("cniVersion", "0.1.0"), **plugin}
-            found.append((f"plugins[{i}].", merged, merged["cniVersion"]))
+            # libcni gives every plugin the list's name and cniVersion, whatever the entry says.
+            warnings = []
+            if "cniVersion" in plugin and plugin["cniVersion"] != version:
+                warnings.append(f"cniVersion: {plugin['cniVersion']!r} is ignored: runtimes give every plugin the list's cniVersion ({version!r})")
+            merged = {**plugin, "name": document.get("name"), "cniVersion": version}
+            found.append((f"plugins[{i}].", merged, version, warnings))
     return found
 
 
 def validate(path: str) -> int:
     """Print every problem of a conflist or plugin config; 1 if any."""
-    from .config import config_problems
+    from .config import examine
 
     try:
         with open(path, "rb") as handle:
@@ -69,18 +74,19 @@ def validate(path: str) -> int:
         print(f"{path}: no plugin of type route-override in this conflist", file=sys.stderr)
         return 1
     problems = 0
-    for prefix, config, version in entries:
+    for prefix, config, version, warnings in entries:
+        for warning in warnings:
+            print(f"{path}: warning: {prefix}{warning}", file=sys.stderr)
         if version not in versions.SUPPORTED:
             print(f"{path}: {prefix}cniVersion: {version!r} is not supported ({', '.join(versions.SUPPORTED)})")
             problems += 1
             continue
-        parsed, found = config_problems(config, version)
-        for problem in found:
+        parsed, findings = examine(config, version)
+        for problem in findings.problems:
             print(f"{path}: {prefix}{problem.msg}")
-        problems += len(found)
-        if parsed is not None:
-            for warning in _warnings(parsed):
-                print(f"{path}: {prefix}warning: {warning}", file=sys.stderr)
+        problems += len(findings.problems)
+        for warning in findings.warnings + (_warnings(parsed) if parsed else []):
+            print(f"{path}: warning: {prefix}{warning}", file=sys.stderr)
     if problems:
         print(f"{path}: {problems} problem(s)", file=sys.stderr)
         return 1
@@ -91,7 +97,7 @@ def validate(path: str) -> int:
 def _warnings(config) -> list[str]:
     """Valid but probably not what was meant."""
     warnings = []
-    if config.flushgateway and any(route.gw is None for route in config.addroutes):
+    if config.flushgateway and any(not route.gateways and not route.on_link for route in config.addroutes):
         warnings.append(
             "flushgateway drops the ips gateways before addroutes run, so addroutes"
             " entries without gw become on-link routes; give them a gw to route via the old gateway"
@@ -101,10 +107,10 @@ def _warnings(config) -> list[str]:
 
 def explain(path: str, netns_path: str, ifname: str) -> int:
     """Print what ADD of this plugin config would change in the namespace, changing nothing."""
-    from .config import config_problems
+    from .config import examine
     from .errors import CniError
     from .log import Log
-    from .plan import describe
+    from .plan import describe_step
     from .plugin import add_in_namespace
     from .result import render_result
 
@@ -117,13 +123,13 @@ def explain(path: str, netns_path: str, ifname: str) -> int:
     if len(entries) != 1:
         print(f"{path}: needs exactly one route-override config, found {len(entries)}", file=sys.stderr)
         return 1
-    _, document, version = entries[0]
+    _, document, version, _ = entries[0]
     if "prevResult" not in document:  # what a bare interface plugin would report: no gateways known
         document = {**document, "prevResult": {"cniVersion": version, "interfaces": [{"name": ifname, "sandbox": netns_path}]}}
         print(f"(no prevResult in {path}: assuming {ifname} with no ips gateway)")
-    config, problems = config_problems(document, version)
+    config, findings = examine(document, version)
     if config is None:
-        for problem in problems:
+        for problem in findings.problems:
             print(f"{path}: {problem.msg}", file=sys.stderr)
         return 1
     try:
@@ -132,7 +138,7 @@ def explain(path: str, netns_path: str, ifname: str) -> int:
         print(f"error {error.code}: {error.msg}", file=sys.stderr)
         return 1
     for step in changes.steps:
-        print(f"would {step.action} {describe(step.route, names)} ({step.reason})")
+        print(f"would {describe_step(step, names)} ({step.reason})")
     if not changes.steps:
         print("would change nothing")
     print(json.dumps(render_result(changes.result, version), indent=2))

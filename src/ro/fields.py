@@ -101,6 +101,15 @@ def address(value: Any, path: str) -> IPAddress:
     raise invalid(path, "must be an IP address", value)
 
 
+def gateway(value: Any, path: str, dst: IPNetwork) -> Optional[IPAddress]:
+    """A next hop for routes to `dst`: an address of its family, or None for
+    the unspecified address (0.0.0.0, ::), which means "no gateway"."""
+    hop = address(value, path)
+    if hop.version != dst.version:
+        raise invalid(path, f"is IPv{hop.version} but dst {dst} is IPv{dst.version}", value)
+    return None if hop.is_unspecified else hop
+
+
 def interface_address(value: Any, path: str) -> IPInterface:
     """An address with its prefix length, as in ips[].address."""
     import ipaddress

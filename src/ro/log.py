@@ -24,6 +24,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Optional
 
+LOG_KEYS = ("logFile", "logLevel")
 LEVELS = {"panic": 0, "error": 1, "info": 2, "verbose": 2, "debug": 3}
 ERROR, INFO, DEBUG = 1, 2, 3
 
@@ -90,6 +91,11 @@ class Log:
     def error(self, text: str) -> None:
         if self.level >= ERROR:
             self._write(text)
+
+    def warning(self, text: str) -> None:
+        """What is valid but probably not what was meant: shown with the errors."""
+        if self.level >= ERROR:
+            self._write("warning: " + text)
 
     def info(self, text: str) -> None:
         if self.level >= INFO:

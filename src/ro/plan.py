@@ -1,56 +1,51 @@
-"""The planner: config + the namespace's routes + prevResult -> the changes.
+"""The planner: config + what the namespace holds + prevResult -> the changes.
 
-Pure: no I/O and no pyroute2, so every rule of the design (flushroutes,
-flushgateway, delroutes, addroutes, and what CHECK and DEL look for) is a
-function here, named after its config key and testable without root.
+Pure: no I/O and no netlink, so every rule of the design (flushroutes,
+flushgateway, delroutes, addroutes, the Router Advertisement settings, and
+what CHECK and DEL look for) is a function here, named after its config key
+and testable without root.
 
 Order of work, always: 1 flushroutes, 2 flushgateway, 3 delroutes,
 4 addroutes; so a delroutes + addroutes of the same dst replaces a route.
+
+One matcher per rule: a rule decides, next hop by next hop, which next hops
+of a route it removes. The same matchers judge the kernel's routes (what
+ADD deletes, what CHECK finds present again) and the result's routes (what
+the result drops), each result route turned into the kernel route it stands
+for, with its next hops worked out once, from prevResult as it came.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Optional, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Mapping, Optional, Sequence, Union
 
-from .config import PluginConfig
+from . import result as results
+from .config import AddRoute, DelRoute, PluginConfig
 from .result import Result, Route
+from .routes import (
+    MAIN_TABLE,
+    PROTO_RA,
+    PROTO_ROUTE_OVERRIDE,
+    RTN_UNICAST,
+    SCOPE_LINK,
+    SCOPE_UNIVERSE,
+    TABLE_NAMES,
+    KernelRoute,
+    NextHop,
+    describe,
+    describe_hop,
+    effective_priority,
+    is_default,
+)
 
 if TYPE_CHECKING:
-    from .fields import IPAddress, IPNetwork
+    from .fields import IPAddress
 
-MAIN_TABLE = 254
-SCOPE_UNIVERSE = 0
-SCOPE_LINK = 253
-RTN_UNICAST = 1
-# rtm_protocol of the routes this plugin adds: DEL removes only those, and
-# `ip route show proto 114` shows an operator which ones they are.
-PROTO_ROUTE_OVERRIDE = 114
-# What the kernel gives a route added without a priority.
-DEFAULT_PRIORITY = {4: 0, 6: 1024}
-TABLE_NAMES = {253: "default", 254: "main", 255: "local"}
-
-ADD = "add"
-DELETE = "delete"
-
-
-@dataclass(frozen=True)
-class KernelRoute:
-    """A route as the kernel holds it (or as this plugin will add it)."""
-
-    dst: IPNetwork
-    oif: Optional[int]  # None for multipath, blackhole and similar routes
-    gateway: Optional[IPAddress] = None
-    table: int = MAIN_TABLE
-    priority: int = 0
-    scope: int = SCOPE_UNIVERSE
-    protocol: int = 0
-    type: int = RTN_UNICAST
-    mtu: Optional[int] = None
-    advmss: Optional[int] = None
-    # The kernel's own netlink message for this route, so the netlink layer
-    # deletes and restores exactly what it dumped.
-    wire: bytes = field(default=b"", compare=False, repr=False)
+# The IPv6 settings that let Router Advertisements put routes back.
+ACCEPT_RA_DEFRTR = "accept_ra_defrtr"  # default routes
+ACCEPT_RA_RT_INFO = "accept_ra_rt_info_max_plen"  # more specific routes (Route Information Options)
+RA_SETTINGS = (ACCEPT_RA_DEFRTR, ACCEPT_RA_RT_INFO)
 
 
 @dataclass(frozen=True)
@@ -63,16 +58,55 @@ class Targets:
 
 
 @dataclass(frozen=True)
-class Step:
-    action: str  # ADD or DELETE
-    route: KernelRoute
+class Observed:
+    """What the plan needs from the namespace, read once after entering it."""
+
+    links: Mapping[str, int]  # target interface name -> index, for those that exist
+    routes: Sequence[KernelRoute]
+    # Per target interface with IPv6: its RA_SETTINGS (those the kernel has).
+    # Absent: no IPv6 there (disabled, or an MTU below 1280), nothing to learn.
+    ipv6: Mapping[str, Mapping[str, int]]
+
+
+@dataclass(frozen=True)
+class RouteStep:
+    """Add `new`, delete `old`, or replace `old` by `new` (the same route
+    with fewer next hops: the other interfaces' share of a multipath route)."""
+
+    old: Optional[KernelRoute]
+    new: Optional[KernelRoute]
     reason: str  # the config key that asks for it, e.g. "delroutes[1]"
+
+    @property
+    def action(self) -> str:
+        return "add" if self.old is None else "delete" if self.new is None else "replace"
+
+
+@dataclass(frozen=True)
+class SysctlStep:
+    """Set one of the namespace's sysctls; its old value is the undo."""
+
+    key: str  # under /proc/sys, e.g. "net/ipv6/conf/net1/accept_ra_defrtr"
+    old: int
+    new: int
+    reason: str
+
+    @property
+    def action(self) -> str:
+        return "set"
+
+
+Step = Union[RouteStep, SysctlStep]
 
 
 @dataclass(frozen=True)
 class Plan:
     steps: tuple[Step, ...]
     result: Result
+
+    @property
+    def route_steps(self) -> list[RouteStep]:
+        return [step for step in self.steps if isinstance(step, RouteStep)]
 
 
 def targets(prev_result: Optional[Result], ifname: str) -> Targets:
@@ -85,87 +119,134 @@ def targets(prev_result: Optional[Result], ifname: str) -> Targets:
     return Targets(names=tuple(n for _, n in sandboxed), add_to=name, add_to_index=index)
 
 
-# ---- the rules -------------------------------------------------------------
+# ---- the rules: which next hops of a route each one removes ------------------------
 
 
-def is_default(dst: IPNetwork) -> bool:
-    return dst.prefixlen == 0
-
-
-def next_hop(route: Route, result: Result, interface: Optional[int]) -> Optional[IPAddress]:
-    """Where a result route goes: its gw, else the ips gateway of its family, else on-link (None)."""
-    return route.gw if route.gw is not None else result.gateway(route.version, interface)
-
-
-def flushroutes_deletes(route: KernelRoute, oifs: frozenset) -> bool:
+def flushroutes_removes(route: KernelRoute, hop: NextHop, oifs: frozenset) -> bool:
     """flushroutes: every gateway route and default route on the target
     interfaces, in the main table; connected (gateway-less) routes and IPv6
     link-local routes stay."""
     return (
-        route.oif in oifs
+        hop.oif in oifs
         and route.table == MAIN_TABLE
         and route.type == RTN_UNICAST
-        and (route.gateway is not None or is_default(route.dst))
+        and (hop.gateway is not None or is_default(route.dst))
         and not (route.dst.version == 6 and route.dst.is_link_local)
     )
 
 
-def flushroutes_drops(route: Route, result: Result, interface: Optional[int]) -> bool:
-    """flushroutes, on the result: the routes that go via a gateway, and defaults."""
-    return (
-        (route.table or MAIN_TABLE) == MAIN_TABLE
-        and (next_hop(route, result, interface) is not None or is_default(route.dst))
-        and not (route.version == 6 and route.dst.is_link_local)
-    )
-
-
-def flushgateway_deletes(route: KernelRoute, oifs: frozenset) -> bool:
+def flushgateway_removes(route: KernelRoute, hop: NextHop, oifs: frozenset) -> bool:
     """flushgateway: the default routes (0.0.0.0/0, ::/0) on the target
     interfaces, in the main table."""
-    return route.oif in oifs and route.table == MAIN_TABLE and route.type == RTN_UNICAST and is_default(route.dst)
+    return hop.oif in oifs and route.table == MAIN_TABLE and route.type == RTN_UNICAST and is_default(route.dst)
 
 
-def flushgateway_drops(route: Route) -> bool:
-    return (route.table or MAIN_TABLE) == MAIN_TABLE and is_default(route.dst)
-
-
-def delroutes_deletes(entry: Route, route: KernelRoute, oifs: frozenset) -> bool:
+def delroutes_removes(entry: DelRoute, route: KernelRoute, hop: NextHop, oifs: frozenset) -> bool:
     """delroutes: routes on the target interfaces whose destination equals
-    `dst`, in `table` (default main), and via `gw` when the entry gives one."""
+    `dst`, in `table` (default main); with `gw`/`gws`, only those next hops."""
     return (
-        route.oif in oifs
+        hop.oif in oifs
         and route.type == RTN_UNICAST
         and route.table == (entry.table or MAIN_TABLE)
         and route.dst == entry.dst
-        and (entry.gw is None or route.gateway == entry.gw)
+        and (not entry.gateways or hop.gateway in entry.gateways)
     )
 
 
-def delroutes_drops(entry: Route, route: Route, result: Result, interface: Optional[int]) -> bool:
-    return (
-        (route.table or MAIN_TABLE) == (entry.table or MAIN_TABLE)
-        and route.dst == entry.dst
-        and (entry.gw is None or next_hop(route, result, interface) == entry.gw)
+def deletes_defaults(config: PluginConfig) -> Optional[str]:
+    """The rule that deletes the target interfaces' IPv6 default routes, if
+    any: so their Router Advertisements must not bring them back."""
+    if config.flushroutes:
+        return "flushroutes"
+    if config.flushgateway:
+        return "flushgateway"
+    return next(
+        (f"delroutes[{i}]" for i, e in enumerate(config.delroutes) if e.dst.version == 6 and is_default(e.dst) and (e.table or MAIN_TABLE) == MAIN_TABLE),
+        None,
     )
 
 
-def addroutes_route(entry: Route, result: Result, oif: int, interface: Optional[int]) -> KernelRoute:
-    """addroutes: the kernel route for one entry. Without `gw` it goes via
-    the gateway of the result's ips entry of the same family (as the result
-    stands after flushgateway), and is on-link when there is none."""
-    gateway = next_hop(entry, result, interface)
-    if entry.scope is not None:
+class Rules:
+    """The deleting rules of one config, in order, for the target interfaces."""
+
+    def __init__(self, config: PluginConfig, oifs: frozenset) -> None:
+        self.config = config
+        self.oifs = oifs
+        self.delroutes: dict[tuple, list[tuple[int, DelRoute]]] = {}
+        for i, entry in enumerate(config.delroutes):
+            self.delroutes.setdefault((entry.dst, entry.table or MAIN_TABLE), []).append((i, entry))
+
+    def reason(self, route: KernelRoute, hop: NextHop) -> Optional[str]:
+        """The first rule that removes this next hop of `route`, if any."""
+        if self.config.flushroutes and flushroutes_removes(route, hop, self.oifs):
+            return "flushroutes"
+        if self.config.flushgateway and flushgateway_removes(route, hop, self.oifs):
+            return "flushgateway"
+        for i, entry in self.delroutes.get((route.dst, route.table), ()):
+            if delroutes_removes(entry, route, hop, self.oifs):
+                return f"delroutes[{i}]"
+        return None
+
+    def cut(self, route: KernelRoute) -> tuple[tuple[NextHop, ...], list[tuple[NextHop, str]]]:
+        """The next hops `route` keeps, and those removed with their reason."""
+        kept: list[NextHop] = []
+        removed: list[tuple[NextHop, str]] = []
+        for hop in route.hops:
+            reason = self.reason(route, hop)
+            if reason:
+                removed.append((hop, reason))
+            else:
+                kept.append(hop)
+        return tuple(kept), removed
+
+
+def _reasons(removed: list[tuple[NextHop, str]]) -> str:
+    return ", ".join(dict.fromkeys(reason for _, reason in removed))
+
+
+# ---- result routes as the kernel routes they stand for -------------------------------
+
+
+def result_hops(route: Route, result: Result, interface: Optional[int]) -> tuple[Optional[IPAddress], ...]:
+    """Where a result route goes: its gws or gw; else, unless its scope is
+    link, the ips gateway of its family on its interface; else on-link (None)."""
+    if route.gws:
+        return route.gws
+    if route.gw is not None or route.scope == SCOPE_LINK:
+        return (route.gw,)
+    return (result.gateway(route.version, interface),)
+
+
+def kernel_view(route: Route, gateways: Sequence[Optional[IPAddress]], oif: int) -> KernelRoute:
+    """The kernel route a result route stands for, on interface `oif`."""
+    return KernelRoute(
+        dst=route.dst,
+        hops=tuple(NextHop(oif, gateway) for gateway in gateways),
+        table=route.table or MAIN_TABLE,
+        priority=effective_priority(route.version, route.priority),
+    )
+
+
+def addroutes_route(entry: AddRoute, result: Result, oif: int, interface: Optional[int]) -> KernelRoute:
+    """addroutes: the kernel route for one entry, through its next hops, all
+    on the target interface (several: one multipath route). Without any it
+    goes via the gateway of the result's ips entry of its family (as the
+    result stands after flushgateway), and is on-link when there is none or
+    when its scope is link."""
+    gateways: tuple[Optional[IPAddress], ...] = entry.gateways
+    if not gateways:
+        gateways = (None if entry.on_link else result.gateway(entry.version, interface),)
+    if entry.version == 6:
+        scope = SCOPE_UNIVERSE  # the IPv6 kernel keeps no scope
+    elif entry.scope is not None:
         scope = entry.scope
-    elif gateway is None and entry.version == 4:
-        scope = SCOPE_LINK
     else:
-        scope = SCOPE_UNIVERSE
+        scope = SCOPE_LINK if gateways == (None,) else SCOPE_UNIVERSE
     return KernelRoute(
         dst=entry.dst,
-        oif=oif,
-        gateway=gateway,
+        hops=tuple(NextHop(oif, gateway) for gateway in gateways),
         table=entry.table or MAIN_TABLE,
-        priority=DEFAULT_PRIORITY[entry.version] if entry.priority is None else entry.priority,
+        priority=effective_priority(entry.version, entry.priority),
         scope=scope,
         protocol=PROTO_ROUTE_OVERRIDE,
         mtu=entry.mtu,
@@ -174,200 +255,251 @@ def addroutes_route(entry: Route, result: Result, oif: int, interface: Optional[
 
 
 def same_route(wanted: KernelRoute, present: KernelRoute) -> bool:
-    """True when `present` already is the route `wanted` would add."""
+    """True when `present` already is the route `wanted` would add: the same
+    identity (dst, table, tos, source, priority, type) and next hops."""
     return (
-        wanted.dst == present.dst
-        and wanted.oif == present.oif
-        and wanted.gateway == present.gateway
-        and wanted.table == present.table
-        and wanted.priority == present.priority
+        wanted.identity == present.identity
+        and {(h.way, h.weight) for h in wanted.hops} == {(h.way, h.weight) for h in present.hops}
+        and wanted.nhid == present.nhid
         and (wanted.mtu is None or wanted.mtu == present.mtu)
         and (wanted.advmss is None or wanted.advmss == present.advmss)
     )
 
 
-# ---- ADD -------------------------------------------------------------------
+# ---- ADD ---------------------------------------------------------------------------
 
 
-def _by_destination(entries: Sequence[Route]) -> dict[tuple, list[tuple[int, Route]]]:
-    """Config entries (with their index) by (dst, table): one lookup per route, not one scan per entry."""
-    index: dict[tuple, list[tuple[int, Route]]] = {}
-    for i, entry in enumerate(entries):
-        index.setdefault((entry.dst, entry.table or MAIN_TABLE), []).append((i, entry))
-    return index
+def _cut_result(config: PluginConfig, rules: Rules, oif: int, interface: Optional[int]) -> Result:
+    """Steps 1 to 3 on the result: each route loses the next hops the rules
+    remove from the kernel route it stands for; a route that keeps them all
+    still says where it goes once flushgateway took the ips gateways."""
+    prev = config.prev_result
+    assert prev is not None
+    after = prev.without_gateways() if config.flushgateway else prev
+    routes = []
+    for route in prev.routes:
+        hops = result_hops(route, prev, interface)
+        kept, removed = rules.cut(kernel_view(route, hops, oif))
+        if not kept:
+            continue
+        gateways = tuple(hop.gateway for hop in kept)
+        if removed or result_hops(route, after, interface) != gateways:
+            extras = {k: getattr(route, k) for k in ("mtu", "advmss", "priority", "table", "scope") if getattr(route, k) is not None}
+            route = results.route(route.dst, tuple(g for g in gateways if g is not None), **extras)
+        routes.append(route)
+    return replace(after, routes=tuple(routes))
 
 
-class _Planner:
-    """Builds a Plan step by step; `remaining` is the table as it will be,
-    by (dst, table), so that no rule costs more than one pass over the routes."""
-
-    def __init__(self, observed: Sequence[KernelRoute]) -> None:
-        self.remaining: dict[tuple, list[KernelRoute]] = {}
-        for route in observed:
-            self.remaining.setdefault((route.dst, route.table), []).append(route)
-        self.steps: list[Step] = []
-
-    def delete(self, matches: Callable[[KernelRoute], Optional[str]], keys: Optional[Iterable[tuple]] = None) -> None:
-        """Plan deleting each route for which `matches` names a reason
-        (looking only under `keys`, when given)."""
-        for key in self.remaining if keys is None else keys:
-            kept = []
-            for route in self.remaining.get(key, ()):
-                reason = matches(route)
-                if reason:
-                    self.steps.append(Step(DELETE, route, reason))
-                else:
-                    kept.append(route)
-            self.remaining[key] = kept
-
-    def add(self, route: KernelRoute, reason: str) -> None:
-        present = self.remaining.setdefault((route.dst, route.table), [])
-        if any(same_route(route, other) for other in present):
-            return
-        self.steps.append(Step(ADD, route, reason))
-        present.append(route)
+def _ra_steps(config: PluginConfig, chosen: Targets, seen: Observed, route_steps: Sequence[RouteStep]) -> list[SysctlStep]:
+    """Router Advertisements must not put back what the rules delete: no
+    default routes where a rule deletes them (even before the first RA
+    came), no more specific RA routes under flushroutes or where delroutes
+    deleted one. Interfaces without IPv6 learn nothing and are skipped."""
+    defaults = deletes_defaults(config)
+    specifics: dict[int, str] = {}
+    for step in route_steps:
+        old = step.old
+        if old is not None and old.protocol == PROTO_RA and not is_default(old.dst) and step.reason.startswith("delroutes"):
+            for oif in old.oifs() - (step.new.oifs() if step.new else set()):
+                if oif is not None:
+                    specifics.setdefault(oif, step.reason)
+    steps = []
+    for name in chosen.names:
+        settings = seen.ipv6.get(name)
+        if settings is None:
+            continue
+        wanted = {
+            ACCEPT_RA_DEFRTR: defaults,
+            ACCEPT_RA_RT_INFO: "flushroutes" if config.flushroutes else specifics.get(seen.links.get(name, -1)),
+        }
+        for setting, reason in wanted.items():
+            if reason and settings.get(setting, 0) != 0:
+                steps.append(SysctlStep(ra_key(name, setting), settings[setting], 0, reason))
+    return steps
 
 
-def plan_add(
-    config: PluginConfig, chosen: Targets, links: Mapping[str, int], observed: Sequence[KernelRoute]
-) -> Plan:
-    """What ADD changes: deletions first, in rule order, then additions."""
+def ra_key(ifname: str, setting: str) -> str:
+    return f"net/ipv6/conf/{ifname}/{setting}"
+
+
+def plan_add(config: PluginConfig, chosen: Targets, seen: Observed) -> Plan:
+    """What ADD changes: the RA settings first (an RA arriving meanwhile
+    must not put back what is deleted next), deletions in rule order, then
+    additions."""
     assert config.prev_result is not None
-    result = config.prev_result
-    oifs = frozenset(links[name] for name in chosen.names)
+    oifs = frozenset(seen.links[name] for name in chosen.names)
+    oif = seen.links[chosen.add_to]
     interface = chosen.add_to_index
-    planner = _Planner(observed)
-
-    if config.flushroutes:
-        planner.delete(lambda r: "flushroutes" if flushroutes_deletes(r, oifs) else None)
-        result = replace(result, routes=tuple(r for r in result.routes if not flushroutes_drops(r, result, interface)))
-    if config.flushgateway:
-        planner.delete(lambda r: "flushgateway" if flushgateway_deletes(r, oifs) else None)
-        result = replace(result, routes=tuple(r for r in result.routes if not flushgateway_drops(r)))
-        result = result.without_gateways()
-    if config.delroutes:
-        entries = _by_destination(config.delroutes)
-        planner.delete(
-            lambda r: next((f"delroutes[{i}]" for i, e in entries[(r.dst, r.table)] if delroutes_deletes(e, r, oifs)), None),
-            keys=list(entries),
-        )
-        result = replace(
-            result,
-            routes=tuple(
-                r
-                for r in result.routes
-                if not any(delroutes_drops(e, r, result, interface) for _, e in entries.get((r.dst, r.table or MAIN_TABLE), ()))
-            ),
-        )
+    rules = Rules(config, oifs)
+    route_steps: list[RouteStep] = []
+    remaining: dict[tuple, list[KernelRoute]] = {}  # the table as it will be, by (dst, table)
+    for present in seen.routes:
+        kept, removed = rules.cut(present)
+        left: Optional[KernelRoute] = present
+        if removed:
+            left = replace(present, hops=kept, nhid=None) if kept else None
+            route_steps.append(RouteStep(present, left, _reasons(removed)))
+        if left is not None:
+            remaining.setdefault((left.dst, left.table), []).append(left)
+    result = _cut_result(config, rules, oif, interface)
     listed = set(result.routes)
     added = []
     for i, entry in enumerate(config.addroutes):
-        planner.add(addroutes_route(entry, result, links[chosen.add_to], interface), f"addroutes[{i}]")
-        if entry not in listed:
-            listed.add(entry)
-            added.append(entry)
-    return Plan(tuple(planner.steps), replace(result, routes=result.routes + tuple(added)))
+        wanted = addroutes_route(entry, result, oif, interface)
+        same_dst = remaining.setdefault((wanted.dst, wanted.table), [])
+        if not any(same_route(wanted, other) for other in same_dst):
+            route_steps.append(RouteStep(None, wanted, f"addroutes[{i}]"))
+            same_dst.append(wanted)
+        route = entry.result_route()
+        if route not in listed:
+            listed.add(route)
+            added.append(route)
+    steps = _ra_steps(config, chosen, seen, route_steps) + route_steps
+    return Plan(tuple(steps), replace(result, routes=result.routes + tuple(added)))
 
 
-# ---- DEL -------------------------------------------------------------------
+# ---- DEL ---------------------------------------------------------------------------
 
 
-def plan_del(config: PluginConfig, chosen: Targets, links: Mapping[str, int], observed: Sequence[KernelRoute]) -> Plan:
+def plan_del(config: PluginConfig, chosen: Targets, seen: Observed) -> Plan:
     """What DEL removes: the routes addroutes added (marked with our
-    protocol) that are still there. Routes ADD deleted are not restored:
-    the container is going away."""
-    oifs = frozenset(links[name] for name in chosen.names if name in links)
-    entries = _by_destination(config.addroutes)
+    protocol) that are still there, every next hop of them. Routes ADD
+    deleted are not restored, nor the RA settings: the container is going
+    away."""
+    oifs = frozenset(seen.links[name] for name in chosen.names if name in seen.links)
+    entries: dict[tuple, list[tuple[int, AddRoute]]] = {}
+    for i, entry in enumerate(config.addroutes):
+        entries.setdefault((entry.dst, entry.table or MAIN_TABLE), []).append((i, entry))
 
     def added_by(route: KernelRoute) -> Optional[str]:
-        if route.protocol != PROTO_ROUTE_OVERRIDE:
-            return None
-        for i, entry in entries[(route.dst, route.table)]:
-            if delroutes_deletes(entry, route, oifs) and (entry.priority is None or route.priority == entry.priority):
+        for i, entry in entries.get((route.dst, route.table), ()):
+            rule = DelRoute(entry.dst, entry.gateways, entry.table)
+            if (entry.priority is None or route.priority == effective_priority(entry.version, entry.priority)) and all(
+                delroutes_removes(rule, route, hop, oifs) for hop in route.hops
+            ):
                 return f"addroutes[{i}]"
         return None
 
-    planner = _Planner(observed)
-    planner.delete(added_by, keys=list(entries))
-    return Plan(tuple(planner.steps), config.prev_result or Result())
+    steps = []
+    for route in seen.routes:
+        reason = added_by(route) if route.protocol == PROTO_ROUTE_OVERRIDE and route.hops else None
+        if reason:
+            steps.append(RouteStep(route, None, reason))
+    return Plan(tuple(steps), config.prev_result or Result())
 
 
-# ---- CHECK -----------------------------------------------------------------
+# ---- CHECK -------------------------------------------------------------------------
 
 
-def check(
-    config: PluginConfig, chosen: Targets, links: Mapping[str, int], observed: Sequence[KernelRoute]
-) -> list[str]:
+def _hops_words(ways: Sequence[tuple[Optional[int], Optional[IPAddress]]], names: Mapping[int, str], version: int) -> str:
+    return ", ".join(describe_hop(NextHop(oif, gateway), names, version) for oif, gateway in ways)
+
+
+def check(config: PluginConfig, chosen: Targets, seen: Observed, names: Optional[Mapping[int, str]] = None) -> list[str]:
     """Every way the namespace differs from the final result: a listed route
-    missing or with another next hop, or a deleted route present again.
-    Lookups are exact on (destination, table), never longest-prefix."""
-    assert config.prev_result is not None
+    missing or with other next hops (compared as sets, on the target
+    interfaces), a deleted route or next hop present again, or an RA setting
+    back that lets Router Advertisements bring them back. Lookups are exact
+    on (destination, table), never longest-prefix."""
     result = config.prev_result
-    names = {index: name for name, index in links.items()}
-    oifs = frozenset(links[name] for name in chosen.names)
+    assert result is not None
+    names = names or {index: name for name, index in seen.links.items()}
+    oifs = frozenset(seen.links[name] for name in chosen.names)
+    oif = seen.links[chosen.add_to]
     mine: dict[tuple, list[KernelRoute]] = {}
-    for present in observed:
-        if present.oif in oifs:
+    for present in seen.routes:
+        if present.oifs() & oifs:
             mine.setdefault((present.dst, present.table), []).append(present)
     problems = []
-    expected = set()
+    expected: set[tuple] = set()  # (dst, table, way) of every listed next hop
     for i, listed in enumerate(result.routes):
-        hop = next_hop(listed, result, chosen.add_to_index)
-        table = listed.table or MAIN_TABLE
-        expected.add((listed.dst, table, hop))
-        same_dst = [r for r in mine.get((listed.dst, table), ()) if listed.priority is None or r.priority == listed.priority]
-        if not same_dst:
-            problems.append(f"prevResult.routes[{i}] {describe_route(listed)}: no such route on {', '.join(chosen.names)}")
-        elif not any(r.gateway == hop for r in same_dst):
-            found = ", ".join(describe(r, names) for r in same_dst)
-            problems.append(f"prevResult.routes[{i}] {describe_route(listed)}: expected {describe_hop(hop)}, found {found}")
-    deletions = _by_destination(config.delroutes)
-    for key, routes in mine.items():
+        view = kernel_view(listed, result_hops(listed, result, chosen.add_to_index), oif)
+        expected.update((view.dst, view.table, way) for way in view.ways)
+        candidates = [
+            r
+            for r in mine.get((view.dst, view.table), ())
+            if r.type == RTN_UNICAST and not r.tos and r.src is None and (listed.priority is None or r.priority == view.priority)
+        ]
+        where = f"prevResult.routes[{i}] {describe_result_route(listed)}"
+        if not candidates:
+            problems.append(f"{where}: no such route on {', '.join(chosen.names)}")
+            continue
+        if any(frozenset(h.way for h in r.hops if h.oif in oifs) == view.ways for r in candidates):
+            continue
+        closest = max(candidates, key=lambda r: len(view.ways & r.ways))
+        found = frozenset(h.way for h in closest.hops if h.oif in oifs)
+        version = view.dst.version
+        if len(view.hops) == 1 and len(closest.hops) == 1:
+            words = f"expected {describe_next_hop(view.hops[0].gateway)}, found {', '.join(describe(r, names) for r in candidates)}"
+        else:
+            missing, extra = sorted(view.ways - found, key=str), sorted(found - view.ways, key=str)
+            words = "; ".join(
+                part
+                for part in (
+                    missing and f"next hop {_hops_words(missing, names, version)} missing",
+                    extra and f"next hop {_hops_words(extra, names, version)} extra",
+                )
+                if part
+            ) + f" (found {describe(closest, names)})"
+        problems.append(f"{where}: {words}")
+    rules = Rules(config, oifs)
+    for routes in mine.values():
         for present in routes:
-            reason = _deleted_by(config, present, oifs, deletions.get(key, ()))
-            if reason and (present.dst, present.table, present.gateway) not in expected:
-                problems.append(f"{describe(present, names)} is present again, but {reason} deletes it")
+            _, removed = rules.cut(present)
+            back = [(hop, reason) for hop, reason in removed if (present.dst, present.table, hop.way) not in expected]
+            if back:
+                what = describe(present, names)
+                if len(present.hops) > 1:
+                    what = f"next hop {_hops_words([h.way for h, _ in back], names, present.dst.version)} of {what}"
+                problems.append(f"{what} is present again, but {_reasons(back)} deletes it")
+    problems.extend(_check_ra(config, chosen, seen))
     return problems
 
 
-def _deleted_by(config: PluginConfig, route: KernelRoute, oifs: frozenset, delroutes: Iterable[tuple[int, Route]]) -> Optional[str]:
-    """The config key that deletes `route` at ADD, if any (`delroutes`: the entries of its destination)."""
-    if config.flushroutes and flushroutes_deletes(route, oifs):
-        return "flushroutes"
-    if config.flushgateway and flushgateway_deletes(route, oifs):
-        return "flushgateway"
-    return next((f"delroutes[{i}]" for i, entry in delroutes if delroutes_deletes(entry, route, oifs)), None)
+def _check_ra(config: PluginConfig, chosen: Targets, seen: Observed) -> list[str]:
+    """The RA settings ADD made, back to values that let RAs re-add routes."""
+    wanted = {ACCEPT_RA_DEFRTR: deletes_defaults(config), ACCEPT_RA_RT_INFO: "flushroutes" if config.flushroutes else None}
+    problems = []
+    for name in chosen.names:
+        for setting, reason in wanted.items():
+            value = seen.ipv6.get(name, {}).get(setting, 0)
+            if reason and value != 0:
+                problems.append(
+                    f"{sysctl_name(ra_key(name, setting))} is {value}, but {reason} needs 0:"
+                    " Router Advertisements would put back the routes it deletes"
+                )
+    return problems
 
 
 # ---- words for humans --------------------------------------------------------
 
 
-def describe_hop(gateway: Optional[IPAddress]) -> str:
+def describe_next_hop(gateway: Optional[IPAddress]) -> str:
     return f"via {gateway}" if gateway is not None else "on-link (no gateway)"
 
 
-def describe_route(route: Route) -> str:
-    text = str(route.dst) + (f" via {route.gw}" if route.gw is not None else "")
+def describe_result_route(route: Route) -> str:
+    text = str(route.dst)
+    if route.gw is not None:
+        text += f" via {route.gw}"
+    text += "".join(f" nexthop via {hop}" for hop in route.gws)
     if route.table is not None:
         text += f" table {TABLE_NAMES.get(route.table, route.table)}"
     return text
 
 
-def describe(route: KernelRoute, names: Mapping[int, str]) -> str:
-    """A kernel route in `ip route` words."""
-    text = "default" if is_default(route.dst) else str(route.dst)
-    if route.gateway is not None:
-        text += f" via {route.gateway}"
-    if route.oif is not None:
-        text += f" dev {names.get(route.oif, route.oif)}"
-    if route.table != MAIN_TABLE:
-        text += f" table {TABLE_NAMES.get(route.table, route.table)}"
-    if route.priority:
-        text += f" metric {route.priority}"
-    if route.scope == SCOPE_LINK:
-        text += " scope link"
-    if route.mtu is not None:
-        text += f" mtu {route.mtu}"
-    if route.advmss is not None:
-        text += f" advmss {route.advmss}"
-    return text
+def sysctl_name(key: str) -> str:
+    """A /proc/sys key as sysctl(8) names it (dots, and '/' for a dot in a name)."""
+    return ".".join(part.replace(".", "/") for part in key.split("/"))
+
+
+def describe_step(step: Step, names: Mapping[int, str]) -> str:
+    """A step in words, without its reason: `add ...`, `set net.ipv6...=0`."""
+    if isinstance(step, SysctlStep):
+        return f"set {sysctl_name(step.key)}={step.new}"
+    if step.old is None:
+        assert step.new is not None
+        return f"add {describe(step.new, names)}"
+    if step.new is None:
+        return f"delete {describe(step.old, names)}"
+    return f"replace {describe(step.old, names)} by {describe(step.new, names)}"

@@ -16,14 +16,16 @@ from importlib.machinery import PathFinder
 from . import netns
 from .cni import Request
 from .errors import CHECK_FAILED, INVALID_CONFIG, NETNS_UNUSABLE, NOT_AVAILABLE, CniError
+from .log import INFO
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Sequence
+    from typing import Mapping, Sequence
 
     from .config import PluginConfig
     from .log import Log
-    from .plan import Plan, Step
+    from .netlink import RouteSocket
+    from .plan import Observed, Plan, Step, Targets
 
 
 def _config(request: Request, need_prev_result: bool = True) -> PluginConfig:
@@ -36,17 +38,33 @@ def _config(request: Request, need_prev_result: bool = True) -> PluginConfig:
             f"prevResult: missing; route-override is a chained plugin: it must follow an interface"
             f" plugin in a conflist, which passes its result on ({request.command})",
         )
+    for warning in config.warnings:
+        request.log.warning(warning)
     return config
 
 
-def _report(request: Request, steps: Sequence[Step], names: dict[int, str]) -> None:
-    from .plan import describe
+def _report(log: Log, steps: Sequence[Step], names: Mapping[int, str]) -> None:
+    from .plan import describe_step
 
-    for step in steps:
-        request.log.info(f"{step.action} {describe(step.route, names)} ({step.reason})")
+    if log.level >= INFO:
+        for step in steps:
+            log.info(f"{describe_step(step, names)} ({step.reason})")
 
 
-def add_in_namespace(config: PluginConfig, ifname: str, path: str, log: Log, apply: bool) -> tuple[Plan, dict[int, str]]:
+def observe(config: PluginConfig, chosen: Targets, links: dict[str, int], sock: RouteSocket) -> Observed:
+    """What the plan needs from the namespace (entered already), read once:
+    its routes, and where a rule deletes routes, the RA settings of the
+    target interfaces."""
+    from . import sysctl
+    from .plan import RA_SETTINGS, Observed
+
+    ipv6: Mapping[str, Mapping[str, int]] = {}
+    if config.flushroutes or config.flushgateway or config.delroutes:
+        ipv6 = sysctl.ipv6_settings([name for name in chosen.names if name in links], RA_SETTINGS)
+    return Observed(links, sock.routes(), ipv6)
+
+
+def add_in_namespace(config: PluginConfig, ifname: str, path: str, log: Log, apply: bool) -> tuple[Plan, Mapping[int, str]]:
     """Enter the namespace at `path` and plan ADD there; with `apply`, also
     make the changes, all or nothing. Returns the plan and the interface
     names by index. `route-override explain` is this without `apply`."""
@@ -55,16 +73,27 @@ def add_in_namespace(config: PluginConfig, ifname: str, path: str, log: Log, app
     chosen = plan.targets(config.prev_result, ifname)
     netns.enter(path)
     links = netlink.require_links(chosen.names)
-    names = {index: name for name, index in links.items()}
+    names = netlink.LinkNames(links)
     with netlink.RouteSocket() as sock:
-        observed = sock.routes()
-        changes = plan.plan_add(config, chosen, links, observed)
+        seen = observe(config, chosen, links, sock)
+        changes = plan.plan_add(config, chosen, seen)
         log.debug(
             f"interfaces {', '.join(chosen.names)} (adding to {chosen.add_to}); "
-            f"{len(observed)} routes in the namespace; {len(changes.steps)} changes planned"
+            f"{len(seen.routes)} routes in the namespace; {len(changes.steps)} changes planned"
         )
         if apply:
-            netlink.apply(sock, changes.steps, names)
+            from .apply import Transaction
+
+            transaction = Transaction(sock, names)
+            settings = tuple(step for step in changes.steps if isinstance(step, plan.SysctlStep))
+            if settings:
+                # The RA settings first; then the routes are read again, so
+                # that a Router Advertisement that came in between is seen,
+                # and what it added is deleted too.
+                transaction.apply(settings)
+                again = plan.plan_add(config, chosen, observe(config, chosen, links, sock))
+                changes = plan.Plan(settings + again.steps, again.result)
+            transaction.apply(changes.steps[len(settings) :])
     return changes, names
 
 
@@ -73,7 +102,7 @@ def cmd_add(request: Request) -> dict:
     from .result import render_result
 
     changes, names = add_in_namespace(config, request.ifname, request.netns, request.log, apply=True)
-    _report(request, changes.steps, names)
+    _report(request.log, changes.steps, names)
     return render_result(changes.result, config.cni_version)
 
 
@@ -87,7 +116,7 @@ def cmd_check(request: Request) -> None:
     netns.enter(request.netns)
     links = netlink.require_links(chosen.names)
     with netlink.RouteSocket() as sock:
-        problems = plan.check(config, chosen, links, sock.routes())
+        problems = plan.check(config, chosen, observe(config, chosen, links, sock), netlink.LinkNames(links))
     if problems:
         more = f" (and {len(problems) - 1} more, in details)" if len(problems) > 1 else ""
         raise CniError(CHECK_FAILED, problems[0] + more, "; ".join(problems[1:]))
@@ -98,7 +127,8 @@ def cmd_del(request: Request) -> None:
     """Best effort and idempotent: a missing namespace, interface or
     prevResult means there is nothing left to remove. So does an invalid
     config: ADD refused it, so it added nothing (and a runtime that DELs
-    after a failed ADD must not be stuck retrying)."""
+    after a failed ADD must not be stuck retrying). A route the kernel
+    refuses to delete is logged, and the rest is still removed."""
     if not request.netns:
         return None
     try:
@@ -115,16 +145,19 @@ def cmd_del(request: Request) -> None:
     if not config.addroutes:
         return None
     from . import netlink, plan
+    from .apply import best_effort
 
     chosen = plan.targets(config.prev_result, request.ifname)
     links = netlink.link_indexes(chosen.names)
     if not links:
         return None
-    names = {index: name for name, index in links.items()}
+    names = netlink.LinkNames(links)
     with netlink.RouteSocket() as sock:
-        removal = plan.plan_del(config, chosen, links, sock.routes())
-        netlink.apply(sock, removal.steps, names)
-    _report(request, removal.steps, names)
+        removal = plan.plan_del(config, chosen, observe(config, chosen, links, sock))
+        refused = best_effort(sock, removal.route_steps)
+    for step, words in refused.items():
+        request.log.error(f"{step.reason}: cannot {plan.describe_step(step, names)}: {words}; left in place")
+    _report(request.log, [step for step in removal.route_steps if step not in refused], names)
     return None
 
 

@@ -25,15 +25,19 @@ EXTRA_ROUTE_FIELDS = {
     "table": 2**32 - 1,
     "scope": 255,
 }
-ROUTE_KEYS = ("dst", "gw", *EXTRA_ROUTE_FIELDS)
 
 
 @dataclass(frozen=True)
 class Route:
-    """A CNI route object; `gw` absent means "via the interface's gateway"."""
+    """A CNI route object; `gw` absent means "via the interface's gateway".
+
+    `gws` (the CNI proposal for ECMP, written by route-override) lists the
+    next hops of a multipath route; a route has `gw` or `gws`, never both.
+    """
 
     dst: IPNetwork
     gw: Optional[IPAddress] = None
+    gws: tuple[IPAddress, ...] = ()
     mtu: Optional[int] = None
     advmss: Optional[int] = None
     priority: Optional[int] = None
@@ -77,14 +81,19 @@ class Result:
         """The gateway a gw-less route of this IP version goes via.
 
         The spec's rule: the gateway of the `ips` entry of the same family,
-        preferring entries of `interface` (the index of the interface the
-        route is added to) over entries of other or unnamed interfaces.
+        of `interface` (the index of the interface the route belongs to),
+        else of an entry that names no interface. Another interface's
+        gateway is never borrowed: it is not on this link.
         """
-        candidates = [ip for ip in self.ips if ip.version == version and ip.gateway is not None]
-        for ip in candidates:
+        unnamed = None
+        for ip in self.ips:
+            if ip.version != version or ip.gateway is None:
+                continue
             if ip.interface == interface:
                 return ip.gateway
-        return candidates[0].gateway if candidates else None
+            if ip.interface is None and unnamed is None:
+                unnamed = ip.gateway
+        return unnamed
 
     def without_gateways(self) -> "Result":
         return replace(self, ips=tuple(replace(ip, gateway=None) for ip in self.ips))
@@ -93,29 +102,43 @@ class Result:
 # ---- parsing -------------------------------------------------------------
 
 
-def parse_route(obj: Any, path: str, *, from_user: bool, extra_fields: bool) -> Route:
-    """One route object.
+def gateways(obj: dict, path: str, dst: IPNetwork) -> tuple[IPAddress, ...]:
+    """The next hops of a route object: `gws` followed by `gw` unless `gws`
+    has it (the merge rule of the CNI ECMP proposal); () without either.
 
-    `from_user` (a config, not another plugin's result) rejects unknown keys
-    and host bits in `dst`; `extra_fields` allows the 1.1.0 fields.
+    The unspecified address (0.0.0.0, ::) as `gw` means no gateway: the Go
+    original writes it into results. In `gws` it is an error, as is any
+    address of the other family or one listed twice.
     """
-    if not isinstance(obj, dict):
-        raise fields.invalid(path, "must be an object like {\"dst\": \"10.0.0.0/8\"}", obj)
-    if from_user:
-        for key in obj:
-            if key not in ROUTE_KEYS:
-                raise fields.invalid(
-                    fields.key_path(path, key), f"unknown route key (known: {', '.join(ROUTE_KEYS)})", obj[key]
-                )
-    if "dst" not in obj:
-        raise fields.invalid(path, "has no dst", obj)
-    dst = fields.cidr(obj["dst"], fields.key_path(path, "dst"), strict=from_user)
-    gw = None
+    hops: list[IPAddress] = []
+    if obj.get("gws") is not None:
+        gws_path = fields.key_path(path, "gws")
+        items = obj["gws"]
+        if not isinstance(items, list) or not items:
+            raise fields.invalid(gws_path, "must be a non-empty list of IP addresses", items)
+        for i, item in enumerate(items):
+            hop_path = fields.key_path(gws_path, i)
+            hop = fields.gateway(item, hop_path, dst)
+            if hop is None:
+                raise fields.invalid(hop_path, "the unspecified address is not a next hop", item)
+            if hop in hops:
+                raise fields.invalid(hop_path, f"repeats {gws_path}[{hops.index(hop)}]", item)
+            hops.append(hop)
     if obj.get("gw") is not None:
-        gw_path = fields.key_path(path, "gw")
-        gw = fields.address(obj["gw"], gw_path)
-        if gw.version != dst.version:
-            raise fields.invalid(gw_path, f"is IPv{gw.version} but dst {dst} is IPv{dst.version}", obj["gw"])
+        gw = fields.gateway(obj["gw"], fields.key_path(path, "gw"), dst)
+        if gw is not None and gw not in hops:
+            hops.append(gw)
+    return tuple(hops)
+
+
+def route_fields(obj: dict, path: str, extra_fields: bool, version: int) -> dict[str, int]:
+    """The 1.1.0 route fields present in `obj`; before 1.1.0 they are an error
+    (they would otherwise be silently ignored).
+
+    Values the kernel reads as "not set" are read so here too, so that ADD,
+    the result, CHECK and DEL agree: an mtu or advmss of 0, and an IPv6
+    priority of 0 (the kernel makes it 1024, as for no priority).
+    """
     extras = {}
     for key, largest in EXTRA_ROUTE_FIELDS.items():
         if obj.get(key) is None:
@@ -123,10 +146,29 @@ def parse_route(obj: Any, path: str, *, from_user: bool, extra_fields: bool) -> 
         key_path = fields.key_path(path, key)
         if not extra_fields:
             raise fields.invalid(key_path, "needs cniVersion 1.1.0", obj[key])
-        extras[key] = fields.uint(obj[key], key_path, largest)
+        value = fields.uint(obj[key], key_path, largest)
+        if value or key in ("table", "scope") or (key == "priority" and version == 4):
+            extras[key] = value
     if extras.get("table") == 0:
         raise fields.invalid(fields.key_path(path, "table"), "must be a table id from 1", 0)
-    return Route(dst=dst, gw=gw, **extras)
+    return extras
+
+
+def route(dst: IPNetwork, hops: tuple[IPAddress, ...], **extras: Any) -> Route:
+    """A result route through `hops`: `gw` for one, `gws` for several."""
+    if len(hops) > 1:
+        return Route(dst=dst, gws=hops, **extras)
+    return Route(dst=dst, gw=hops[0] if hops else None, **extras)
+
+
+def parse_route(obj: Any, path: str) -> Route:
+    """One route of another plugin's result (unknown keys are theirs to have)."""
+    if not isinstance(obj, dict):
+        raise fields.invalid(path, "must be an object like {\"dst\": \"10.0.0.0/8\"}", obj)
+    if "dst" not in obj:
+        raise fields.invalid(path, "has no dst", obj)
+    dst = fields.cidr(obj["dst"], fields.key_path(path, "dst"), strict=False)
+    return route(dst, gateways(obj, path, dst), **route_fields(obj, path, True, dst.version))
 
 
 def _parse_interface(obj: Any, path: str) -> Interface:
@@ -155,9 +197,7 @@ def _parse_ip(obj: Any, path: str, interface_count: int) -> IPConfig:
         raise fields.invalid(fields.key_path(path, "version"), f"does not match address {address}", version)
     gateway = None
     if obj.get("gateway") is not None:
-        gateway = fields.address(obj["gateway"], fields.key_path(path, "gateway"))
-        if gateway.version != address.version:
-            raise fields.invalid(fields.key_path(path, "gateway"), f"is not IPv{address.version}", obj["gateway"])
+        gateway = fields.gateway(obj["gateway"], fields.key_path(path, "gateway"), address.network)
     interface = obj.get("interface")
     if interface is not None:
         interface = fields.uint(interface, fields.key_path(path, "interface"), max(interface_count - 1, 0))
@@ -167,10 +207,7 @@ def _parse_ip(obj: Any, path: str, interface_count: int) -> IPConfig:
 
 
 def _parse_routes(items: Optional[list], path: str) -> list[Route]:
-    return [
-        parse_route(item, fields.key_path(path, i), from_user=False, extra_fields=True)
-        for i, item in enumerate(items or ())
-    ]
+    return [parse_route(item, fields.key_path(path, i)) for i, item in enumerate(items or ())]
 
 
 def parse_result(obj: Any, path: str = "prevResult") -> Result:
@@ -218,6 +255,8 @@ def render_route(route: Route, version: str) -> dict:
     out: dict[str, Any] = {"dst": str(route.dst)}
     if route.gw is not None:
         out["gw"] = str(route.gw)
+    if route.gws:
+        out["gws"] = [str(hop) for hop in route.gws]
     if at_least(version, ROUTE_FIELDS_SINCE):
         for key in EXTRA_ROUTE_FIELDS:
             value = getattr(route, key)

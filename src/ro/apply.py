@@ -1,0 +1,134 @@
+"""The executor: applies a plan's steps in order, and undoes them in reverse.
+
+Whatever a step's kind, it carries what it changes and what undoes it: a
+route change and the netlink request that reverts it, a sysctl and its old
+value. ADD is all or nothing: when the kernel refuses any step, every step
+already made is undone before the error is raised. DEL is best effort.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+
+from . import sysctl
+from .errors import KERNEL_REFUSED, ROLLBACK_INCOMPLETE, CniError
+from .netlink import KernelError, RouteSocket, requests
+from .plan import RouteStep, Step, SysctlStep, describe_step
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Iterator, Mapping, Sequence, TypeVar, Union
+
+    Refusal = Union[KernelError, OSError]
+    T = TypeVar("T")
+
+
+def _runs(items: Sequence[T], step: Callable[[T], Step]) -> Iterator[tuple[bool, list[T]]]:
+    """Consecutive items by whether their step is a route change: route
+    changes in a row go to the kernel in one batch."""
+    run: list[T] = []
+    for item in items:
+        if run and isinstance(step(run[0]), RouteStep) != isinstance(step(item), RouteStep):
+            yield isinstance(step(run[0]), RouteStep), run
+            run = []
+        run.append(item)
+    if run:
+        yield isinstance(step(run[0]), RouteStep), run
+
+
+def _words(error: Refusal) -> str:
+    return str(error) if isinstance(error, KernelError) else os.strerror(error.errno or errno.EIO)
+
+
+class Transaction:
+    """The steps made so far, and how to undo them."""
+
+    def __init__(self, sock: RouteSocket, names: Mapping[int, str]) -> None:
+        self.sock = sock
+        self.names = names
+        self.done: list[tuple[Step, object]] = []  # (step, its undo: a netlink request, or the old value)
+
+    def apply(self, steps: Sequence[Step]) -> None:
+        """Make `steps` in order; if any is refused, undo everything made
+        (also by earlier calls) and raise the error."""
+        refused: list[tuple[Step, Refusal]] = []
+        for is_route, run in _runs(steps, lambda step: step):
+            refused = self._routes([s for s in run if isinstance(s, RouteStep)]) if is_route else self._sysctls([s for s in run if isinstance(s, SysctlStep)])
+            if refused:
+                break
+        if refused:
+            self._fail(refused)
+
+    def _routes(self, steps: list[RouteStep]) -> list[tuple[Step, Refusal]]:
+        pairs = [requests(step) for step in steps]
+        refused: list[tuple[Step, Refusal]] = []
+        for step, (_, undo), outcome in zip(steps, pairs, self.sock.transact([do for do, _ in pairs])):
+            if outcome is None:
+                self.done.append((step, undo))
+            elif not (step.new is None and outcome.code == errno.ESRCH):  # a route to delete already gone: fine
+                refused.append((step, outcome))
+        return refused
+
+    def _sysctls(self, steps: list[SysctlStep]) -> list[tuple[Step, Refusal]]:
+        for step in steps:
+            try:
+                sysctl.write(step.key, step.new)
+            except OSError as error:
+                return [(step, error)]
+            self.done.append((step, step.old))
+        return []
+
+    def rollback(self) -> list[tuple[Step, Refusal]]:
+        """Undo every step made, newest first; returns what stays refused."""
+        lost: list[tuple[Step, Refusal]] = []
+        for is_route, run in _runs(list(reversed(self.done)), lambda item: item[0]):
+            lost += self._undo_routes(run) if is_route else self._undo_sysctls(run)
+        self.done = []
+        return lost
+
+    def _undo_routes(self, run: list) -> list[tuple[Step, Refusal]]:
+        """What is refused is tried again while the rest makes progress,
+        because a restored route can need another one back first (a gateway
+        route needs the connected route of its gateway, which the order of
+        deletion says nothing about)."""
+        pending = run
+        while pending:
+            outcomes = self.sock.transact([undo for _, undo in pending])
+            refused = [
+                (item, outcome)
+                for item, outcome in zip(pending, outcomes)
+                if outcome is not None and outcome.code != (errno.ESRCH if item[0].old is None else errno.EEXIST)
+            ]
+            if len(refused) == len(pending):
+                return [(step, outcome) for (step, _), outcome in refused]
+            pending = [item for item, _ in refused]
+        return []
+
+    def _undo_sysctls(self, run: list) -> list[tuple[Step, Refusal]]:
+        lost: list[tuple[Step, Refusal]] = []
+        for step, old in run:
+            try:
+                sysctl.write(step.key, old)
+            except OSError as error:
+                lost.append((step, error))
+        return lost
+
+    def _fail(self, refused: list[tuple[Step, Refusal]]) -> None:
+        made = len(self.done)
+        lost = self.rollback()
+        step, error = refused[0]
+        msg = f"{step.reason}: cannot {describe_step(step, self.names)}: {_words(error)}"
+        others = "; ".join(f"{s.reason}: {describe_step(s, self.names)}: {_words(e)}" for s, e in refused[1:])
+        if lost:
+            details = "; ".join(f"{describe_step(s, self.names)} not undone: {_words(e)}" for s, e in lost)
+            raise CniError(ROLLBACK_INCOMPLETE, msg + "; rollback incomplete", details)
+        undone = f"{made} change(s) already made were undone" if made else "nothing was changed"
+        raise CniError(KERNEL_REFUSED, f"{msg}; {undone}", others)
+
+
+def best_effort(sock: RouteSocket, steps: Sequence[RouteStep]) -> dict[RouteStep, str]:
+    """Make every step the kernel takes (DEL: remove what can be removed);
+    returns those it refused, other than routes already gone, with why."""
+    outcomes = sock.transact([requests(step)[0] for step in steps])
+    return {step: str(outcome) for step, outcome in zip(steps, outcomes) if outcome is not None and outcome.code != errno.ESRCH}
