@@ -5,10 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# iproute2: test namespaces; busybox-static, buildah, podman, runc,
-# catatonit: the installer image; the rest: the end-to-end runtimes.
+# iproute2: test namespaces; radvd: a real IPv6 router for them;
+# busybox-static, buildah, podman, runc, catatonit: the installer image;
+# the rest: the end-to-end runtimes.
 packages=(
-    python3 python3-venv iproute2 git make
+    python3 python3-venv iproute2 git make radvd
     busybox-static buildah podman runc catatonit
     containernetworking-plugins containerd golang-go golang-github-appc-cni-dev
 )

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from netns import Pod, sweep
+from router import Router
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -44,6 +45,23 @@ def make_pod() -> Iterator:
         for one in made:
             one.delete()
 
+
+@pytest.fixture
+def router(pod: Pod, tmp_path) -> Iterator:
+    """Makes an IPv6 router (radvd) on the peer side of one of the pod's
+    links; every one started is stopped after the test."""
+    made: list[Router] = []
+
+    def make(link_name: str = "net1") -> Router:
+        index = [link.name for link in pod.links].index(link_name)
+        made.append(Router(pod.peer, f"p{index}", tmp_path))
+        return made[-1]
+
+    try:
+        yield make
+    finally:
+        for one in made:
+            one.stop()
 
 
 # Property tests: a few hundred examples in CI; `--hypothesis-profile=deep`

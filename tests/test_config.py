@@ -128,7 +128,7 @@ def test_gws_and_gw_merge_into_the_next_hops_of_an_entry() -> None:
         (["10.0.0.1", "10.0.0.01"], "addroutes[0].gws[1]: must be an IP address"),
         (["10.0.0.1", "10.0.0.1"], "addroutes[0].gws[1]: repeats addroutes[0].gws[0]"),
         (["0.0.0.0"], "addroutes[0].gws[0]: the unspecified address is not a next hop"),
-        ([f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}" for i in range(1, MAX_NEXT_HOPS[4] + 2)], "addroutes[0].gws: has 4096 next hops; one IPv4 route takes at most 4095"),
+        ([f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}" for i in range(1, MAX_NEXT_HOPS[4] + 2)], "addroutes[0].gws: has 129 next hops; one IPv4 route takes at most 128"),
     ],
 )
 def test_bad_gws_is_code_7_with_the_key_path_and_value(gws: object, start: str) -> None:

@@ -6,9 +6,7 @@ paths that are never namespaces. Invariants: exactly one JSON document on
 stdout or none, an exit code that agrees with it, a known error code, and
 never code 999 (a 999 is a bug found).
 
-In subprocesses against real namespaces: random route settings; a failed
-ADD leaves every route as it was, a successful one passes CHECK with its
-own result, and DEL then removes what it added.
+Against real namespaces: tests/test_properties.py.
 """
 
 from __future__ import annotations
@@ -18,11 +16,9 @@ import json
 import os
 from pathlib import Path
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from netns import V4, V6, Link, Pod
-from runner import chained, plugin_config, run_plugin
 from ro import cni
 
 VERSIONS = ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"]
@@ -204,46 +200,6 @@ def test_bytes_that_are_not_a_json_object_are_code_6(data: bytes) -> None:
     code, out = run_in_process(environ, data)
     if not is_object:
         assert code == 1 and json.loads(out)["code"] == 6
-
-
-# ---- against the kernel -------------------------------------------------------------
-
-kernel_route = st.fixed_dictionaries(
-    {"dst": st.sampled_from(["0.0.0.0/0", "10.10.0.0/16", "10.20.0.0/16", "192.168.50.0/24", "::/0", "2001:db8:10::/48"])},
-    optional={"gw": st.sampled_from(["192.168.50.1", "192.168.50.254", "10.99.0.1", "2001:db8:50::1", "2001:db8:99::1"])},
-).filter(lambda r: "gw" not in r or (":" in r["dst"]) == (":" in r["gw"]))
-kernel_settings = st.fixed_dictionaries(
-    {},
-    optional={
-        "flushroutes": st.booleans(),
-        "flushgateway": st.booleans(),
-        "delroutes": st.lists(kernel_route.map(lambda r: {"dst": r["dst"]}), max_size=3, unique_by=lambda r: r["dst"]),
-        "addroutes": st.lists(kernel_route, max_size=4, unique_by=same_kernel_route),
-    },
-)
-
-
-@settings(max_examples=max(40, settings.default.max_examples // 10))  # each one is three real runs
-@given(settings_=kernel_settings, version=st.sampled_from(["0.4.0", "1.0.0", "1.1.0"]))
-def test_add_is_all_or_nothing_and_check_and_del_agree_with_it(settings_: dict, version: str) -> None:
-    pod = Pod()
-    try:
-        pod.add_link(Link("net1", **V4, **V6))
-        pod.route("add", "10.10.0.0/16", "via", "192.168.50.1")
-        pod.route("add", "2001:db8:10::/48", "via", "2001:db8:50::1", family=6)
-        before = pod.snapshot()
-        config = plugin_config(version, pod.prev_result(version), **settings_)
-        added = run_plugin("ADD", config, netns=pod.path)
-        if added.exit_code:
-            assert added.code in (7, 100), added.document
-            assert pod.snapshot() == before
-            return
-        final = chained(config, added.document)
-        assert run_plugin("CHECK", final, netns=pod.path).exit_code == 0
-        run_plugin("DEL", final, netns=pod.path).ok()
-        assert "proto 114" not in pod.snapshot()
-    finally:
-        pod.delete()
 
 
 def test_a_nul_in_a_path_is_a_named_error_not_a_crash() -> None:

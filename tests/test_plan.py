@@ -304,3 +304,10 @@ def test_check_reports_an_ra_setting_back_where_defaults_are_deleted() -> None:
     assert plan.check(final, TARGET, seen(table, {"net1": {ACCEPT_RA_DEFRTR: 0}})) == []
     (problem,) = plan.check(final, TARGET, seen(table, IPV6))
     assert problem.startswith("net.ipv6.conf.net1.accept_ra_defrtr is 1, but flushgateway needs 0")
+
+
+def test_check_knows_a_multipath_route_whose_gws_a_runtime_dropped() -> None:
+    """libcni parses results into types without gws; CHECK gets {"dst"} back."""
+    settings = {"addroutes": [{"dst": "10.20.0.0/16", "gws": ["192.168.50.7", "192.168.50.8"]}]}
+    prev = {**PREV, "routes": [{"dst": "10.20.0.0/16"}]}
+    assert plan.check(config(prev, **settings), TARGET, seen([kroute("10.20.0.0/16", "192.168.50.7", "192.168.50.8")])) == []

@@ -412,8 +412,14 @@ def check(config: PluginConfig, chosen: Targets, seen: Observed, names: Optional
             mine.setdefault((present.dst, present.table), []).append(present)
     problems = []
     expected: set[tuple] = set()  # (dst, table, way) of every listed next hop
+    multipath = {(e.dst, e.table or MAIN_TABLE): e.gateways for e in config.addroutes if len(e.gateways) > 1}
     for i, listed in enumerate(result.routes):
-        view = kernel_view(listed, result_hops(listed, result, chosen.add_to_index), oif)
+        hops = result_hops(listed, result, chosen.add_to_index)
+        if listed.gw is None and not listed.gws:
+            # libcni reads each result into its own types, which have no gws
+            # (yet): the multipath route addroutes made comes back gw-less.
+            hops = multipath.get((listed.dst, listed.table or MAIN_TABLE), hops)
+        view = kernel_view(listed, hops, oif)
         expected.update((view.dst, view.table, way) for way in view.ways)
         candidates = [
             r
@@ -482,7 +488,9 @@ def describe_result_route(route: Route) -> str:
     text = str(route.dst)
     if route.gw is not None:
         text += f" via {route.gw}"
-    text += "".join(f" nexthop via {hop}" for hop in route.gws)
+    text += "".join(f" nexthop via {hop}" for hop in route.gws[:4])
+    if len(route.gws) > 4:
+        text += f" ... ({len(route.gws)} next hops)"
     if route.table is not None:
         text += f" table {TABLE_NAMES.get(route.table, route.table)}"
     return text

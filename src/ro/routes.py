@@ -30,9 +30,14 @@ TABLE_NAMES = {253: "default", 254: "main", 255: "local"}
 # What the kernel stores for a route added with no priority, or with 0:
 # IPv6 has no metric 0 and makes it 1024.
 DEFAULT_PRIORITY = {4: 0, 6: 1024}
-# Next hops one RTA_MULTIPATH attribute can carry (its length is 16 bits):
-# per hop an 8-byte rtnexthop and a 4-byte attribute header with the address.
-MAX_NEXT_HOPS = {4: (0xFFFF - 4) // (8 + 4 + 4), 6: (0xFFFF - 4) // (8 + 4 + 16)}
+# Next hops of one route. The kernel takes up to 4 095 (what the 16-bit
+# length of RTA_MULTIPATH allows), but a route must also fit in one message
+# of a route dump, or nobody sees it again: not CHECK, not DEL, not `ip
+# route` (seen here: from 2 047 hops on, a dump ends at that route without an
+# error, hiding every route after it). 128 IPv6 next hops still fit in a dump
+# message of a reader with a 4 KB buffer; far beyond any real ECMP width.
+MAX_NEXT_HOPS = {4: 128, 6: 128}
+_SHOWN_HOPS = 4  # in words for people: a route's first next hops, then how many in all
 
 
 def effective_priority(version: int, priority: Optional[int]) -> int:
@@ -119,7 +124,9 @@ def describe(route: KernelRoute, names: Mapping[int, str]) -> str:
     if len(route.hops) == 1:
         text += " " + describe_hop(route.hops[0], names, version)
     else:
-        text += "".join(f" nexthop {describe_hop(hop, names, version)}" for hop in route.hops)
+        text += "".join(f" nexthop {describe_hop(hop, names, version)}" for hop in route.hops[:_SHOWN_HOPS])
+        if len(route.hops) > _SHOWN_HOPS:
+            text += f" ... ({len(route.hops)} next hops)"
     if route.table != MAIN_TABLE:
         text += f" table {TABLE_NAMES.get(route.table, route.table)}"
     if route.tos:

@@ -9,6 +9,7 @@ plugins (1.1.1) do not accept 1.1.0 (covered by tests/test_add.py directly).
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 from typing import Iterator
@@ -166,3 +167,45 @@ def test_static_with_a_gateway_fails_its_own_check_after_flushgateway(cni: Clien
     failed = cni("check", conf, container)
     assert failed.returncode == 1 and "static: Failed to match addr 198.51.100.10" in failed.stderr
     ok(cni("del", conf, container))
+
+
+def _check_one(plugin_dir: Path, node: Namespace, container: Namespace, plugin: dict, result: dict) -> subprocess.CompletedProcess:
+    """One plugin of the chain run by hand for CHECK, with `result` as prevResult."""
+    env = {
+        "PATH": CLEAN_PATH, "CNI_PATH": str(plugin_dir), "CNI_COMMAND": "CHECK", "CNI_CONTAINERID": "ctr-e2e",
+        "CNI_NETNS": container.path, "CNI_IFNAME": "eth0",
+    }  # fmt: skip
+    config = json.dumps({"cniVersion": "1.0.0", "name": "ro-e2e", **plugin, "prevResult": result})
+    command = ["ip", "netns", "exec", node.name, str(plugin_dir / plugin["type"])]
+    return subprocess.run(command, input=config, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_an_ecmp_route_through_libcni_and_what_the_reference_plugins_make_of_it(
+    cni: Client, plugin_dir: Path, node: Namespace, container: Namespace, tmp_path: Path
+) -> None:
+    """route-override lists a multipath route with gws (all next hops) and
+    no gw. libcni reads every result into its own types, which have no gws,
+    so the runtime, the cache and CHECK see {"dst"} alone; macvlan 1.1.1's
+    CHECK then finds the multipath route (its gateway filter matches a route
+    without a single gateway), and ours knows it from addroutes. With a gw
+    beside gws, macvlan's CHECK looks for a route via that one gateway and
+    fails: so the result carries no gw for a multipath route."""
+    gws = [MACVLAN.gateway, MACVLAN.other_gateway]
+    conf = write_json(tmp_path / "net.conflist", conflist(MACVLAN, "1.0.0", tmp_path, {"addroutes": [{"dst": "10.210.0.0/16", "gws": gws}]}))
+    added = json.loads(ok(cni("add", conf, container)).stdout)
+    assert container.routes(4) >= {f"10.210.0.0/16 nexthop via {gws[0]} dev eth0 nexthop via {gws[1]} dev eth0"}
+    assert {"dst": "10.210.0.0/16"} in added["routes"]  # gws did not survive libcni's types
+    ok(cni("check", conf, container))
+    macvlan = conflist(MACVLAN, "1.0.0", tmp_path, {})["plugins"][0]
+    as_printed = {**added, "routes": [*added["routes"][:-1], {"dst": "10.210.0.0/16", "gws": gws}]}
+    assert _check_one(plugin_dir, node, container, macvlan, as_printed).returncode == 0
+    with_gw = {**added, "routes": [*added["routes"][:-1], {"dst": "10.210.0.0/16", "gw": gws[0], "gws": gws}]}
+    refused = _check_one(plugin_dir, node, container, macvlan, with_gw)
+    assert refused.returncode != 0 and f"Expected Route {{Dst:{{IP:10.210.0.0 Mask:ffff0000}} GW:{gws[0]}}} not found" in refused.stdout
+    ip("route", "replace", "10.210.0.0/16", "proto", "114", "via", gws[0], "dev", "eth0", ns=container.name)  # one hop lost
+    assert cni("check", conf, container).returncode == 1  # macvlan may report it first, in its words
+    ours = conflist(MACVLAN, "1.0.0", tmp_path, {"addroutes": [{"dst": "10.210.0.0/16", "gws": gws}]})["plugins"][1]
+    failed = _check_one(plugin_dir, node, container, ours, added)
+    assert failed.returncode == 1 and f"next hop via {gws[1]} dev eth0 missing" in failed.stdout
+    ok(cni("del", conf, container))
+    assert not any(route.startswith("10.210.0.0/16") for route in container.routes(4))
