@@ -2,7 +2,7 @@
 #   make demo    set up, build dist/route-override, run the demo
 #   make test    set up and build if needed, then run the whole test suite
 #   make e2e     the end-to-end suite: libcni, podman and containerd drive the plugin
-#   make bench   the benchmarks (bench/README.md)
+#   make bench   the benchmarks (bench/README.md; BENCH_ARGS=--quick for a short run)
 # (see README.md for the rest)
 
 VENV := .venv
@@ -24,8 +24,10 @@ test: build
 e2e: build
 	RO_PLUGIN=$(PLUGIN) $(VENV)/bin/pytest tests/e2e
 
+# matplotlib draws the chart; it is bench-only, so it is installed here, not by setup.
 bench: build
-	$(VENV)/bin/python bench/run.py
+	$(VENV)/bin/python -c 'import matplotlib' 2>/dev/null || $(VENV)/bin/pip install -qq --disable-pip-version-check -e '.[bench]'
+	$(VENV)/bin/python bench/run.py $(BENCH_ARGS)
 
 demo: build
 	RO_PLUGIN=$(PLUGIN) demo/demo.sh

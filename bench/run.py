@@ -1,147 +1,292 @@
-"""Benchmarks of dist/route-override as runtimes run it.
+"""Benchmarks of dist/route-override as runtimes run it, each against a reference measured in the same run.
 
-    make bench                   (or: .venv/bin/python bench/run.py [--rounds N])
+    make bench                     (or: .venv/bin/python bench/run.py [--quick] [--rounds N] [--runs N])
+    .venv/bin/python bench/run.py --render-only     (results.json to README table and chart, no measuring)
 
-Every figure is a whole process (fork, exec, Python start, imports, work),
-timed from this process, and reported as p50/p90 in ms and as a ratio to
-the floor, `python3 -I -S -c pass`, measured in the same run and interleaved
-with the plugin's commands so that a drifting machine moves both alike.
+Every timed figure is a whole process (fork, exec, start, work, exit), timed
+from this process, and reported as a ratio to a reference that runs
+interleaved with it, so that a drifting, shared machine moves both alike:
 
-Writes bench/results.json, the table between the markers in
-bench/README.md, and bench/latency-vs-routes.svg. Needs root (it creates
-network namespaces) and removes every namespace it made.
+- start-up costs: the floor, `python3 -I -S -c pass`;
+- kernel work at scale: iproute2 doing the same work (`ip route flush` of the
+  same routes) in a namespace set up identically;
+- routes on another interface: the same command in a namespace without them.
+
+Writes bench/results.json, the tables between the markers in bench/README.md
+and bench/flushroutes-vs-routes.svg (matplotlib: `make bench` installs it).
+Needs root (it creates network namespaces) and removes every namespace it
+made, also on a failure, Ctrl-C or SIGTERM. Nothing here fails on timing.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
+import ipaddress
+import itertools
 import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from functools import partial
 from pathlib import Path
+from typing import Callable, Optional, Sequence
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PYTHON = "/usr/bin/python3"
+FLOOR = [PYTHON, "-I", "-S", "-c", "pass"]
 ENV = {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin"}
-PREFIX = f"robench{os.getpid()}-"
-TARGETS = {"VERSION": 2.5, "STATUS": 2.5, "GC": 2.5, "ADD": 10, "CHECK": 10, "DEL (namespace gone)": 2.5}
+PREFIX = "robench"
+CHART = HERE / "flushroutes-vs-routes.svg"
 
-_made: list[str] = []
+# The pod: net1 is the target (prevResult's interface, CNI_IFNAME); eth0 is
+# another interface of the pod that no rule may touch.
+NET1_GW = "192.168.50.1"
+ETH0_GW = "192.168.60.1"
+ON_NET1 = ipaddress.IPv4Address("10.0.0.0")  # first of the /32 routes via net1 that flushroutes deletes
+ON_ETH0 = ipaddress.IPv4Address("172.16.0.0")  # first of the /32 routes via eth0
+ONE_ROUTE = {"addroutes": [{"dst": "10.250.0.0/16", "gw": "192.168.50.254"}]}
+POD_SETTINGS = {
+    "delroutes": [{"dst": "0.0.0.0/0"}],
+    "addroutes": [{"dst": "0.0.0.0/0", "gw": "192.168.50.254"}, {"dst": "10.250.0.0/16"}],
+}
+
+# Issue 13's targets: ratios of p50s.
+LATENCY_TARGETS = {"VERSION": 1.5, "STATUS": 1.5, "GC": 1.5, "ADD": 4.0, "DEL (namespace gone)": 1.5}
+FLUSH_TARGETS = {10000: 3.5}  # routes: at most this many times iproute2's flush of them
+ELSEWHERE_TARGETS = {"ADD": 1.2}  # at most this many times the same ADD without routes on eth0
+
+FULL = {"flush_sizes": (0, 1000, 10000, 30000), "elsewhere": ((10000, 5), (100000, 3)), "rounds": 30, "warmup": 3, "runs": 5}
+QUICK = {"flush_sizes": (0, 1000, 10000), "elsewhere": ((10000, 3),), "rounds": 10, "warmup": 1, "runs": 3}
+CONCURRENT_RUNS = 4
+
+# ---- namespaces -------------------------------------------------------------------
+
+_made: set[str] = set()
+_names = itertools.count()
 
 
-def ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True)
+def ip(*args: str, stdin: str = "") -> str:
+    return subprocess.run(["ip", *args], input=stdin, check=True, capture_output=True, text=True).stdout
 
 
-def namespace(routes: int = 0) -> str:
-    """A pod namespace with net1 (192.168.50.2/24, default via .1) and `routes` more gateway routes."""
-    name = f"{PREFIX}{len(_made)}"
-    _made.append(name)
+def pod(eth0: bool = False) -> str:
+    """A pod namespace: net1 (192.168.50.2/24, default via .1) and, with `eth0`, eth0 (192.168.60.2/24) too;
+    each a veth whose peer stays in the namespace (so the link is up). Fixed MAC addresses and no IPv6 DAD:
+    twin namespaces get the same link-local routes at once, so their tables can be compared line by line."""
+    name = f"{PREFIX}{os.getpid()}-{next(_names)}"
+    _made.add(name)
     ip("netns", "add", name)
-    ip("-n", name, "link", "add", "net1", "type", "veth", "peer", "name", "peer1")
-    ip("-n", name, "link", "set", "net1", "up")
-    ip("-n", name, "link", "set", "peer1", "up")
-    ip("-n", name, "addr", "add", "192.168.50.2/24", "dev", "net1")
-    ip("-n", name, "route", "add", "default", "via", "192.168.50.1")
-    if routes:
-        batch = "".join(f"route add 10.{i >> 8 & 255}.{i & 255}.0/24 via 192.168.50.1\n" for i in range(routes))
-        subprocess.run(["ip", "-n", name, "-batch", "-"], input=batch.encode(), check=True)
+    ip("netns", "exec", name, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0")
+    links = [("net1", "192.168.50.2/24", "50")] + ([("eth0", "192.168.60.2/24", "60")] if eth0 else [])
+    batch = [
+        f"link add {dev} address 02:00:00:00:{net}:02 type veth peer name {dev}-peer address 02:00:00:00:{net}:01\n"
+        f"link set {dev} up\nlink set {dev}-peer up\naddr add {address} dev {dev}\n"
+        for dev, address, net in links
+    ]
+    ip("-n", name, "-batch", "-", stdin="".join(batch) + f"route add default via {NET1_GW}\n")
     return name
 
 
+def add_routes(name: str, count: int, first: ipaddress.IPv4Address, via: str) -> None:
+    """`count` host routes from `first` on, via `via`, in one `ip -batch` (tens of thousands a second)."""
+    if count:
+        ip("-n", name, "-batch", "-", stdin="".join(f"route add {first + i}/32 via {via}\n" for i in range(count)))
+
+
 def delete(name: str) -> None:
-    subprocess.run(["ip", "netns", "del", name], capture_output=True)
+    done = subprocess.run(["ip", "netns", "del", name], capture_output=True, text=True)
+    if done.returncode:
+        print(f"bench: cannot delete namespace {name}: {done.stderr.strip()}", file=sys.stderr)
+    _made.discard(name)
+
+
+def sweep_stale() -> None:
+    """Remove the namespaces of earlier runs that were killed outright (their process is gone)."""
+    for entry in Path("/run/netns").glob(f"{PREFIX}*-*"):
+        pid = entry.name[len(PREFIX) :].split("-")[0]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            delete(entry.name)
+
+
+def routes_of(name: str) -> list[str]:
+    """Every route of every table, both families, as iproute2 prints them, sorted (the kernel's order
+    of routes to one destination on two links depends on which link came up first)."""
+    return sorted(
+        line for family in ("-4", "-6") for line in ip("-n", name, "-d", family, "route", "show", "table", "all").splitlines()
+    )
+
+
+def same_routes(ours: str, theirs: str, when: str) -> list[str]:
+    """The routes of `ours`, which must be those of `theirs` (else the difference is the error)."""
+    mine, other = routes_of(ours), routes_of(theirs)
+    if mine != other:
+        diff = "\n".join(list(difflib.unified_diff(mine, other, ours, theirs, lineterm=""))[:20])
+        raise AssertionError(f"{when}: the namespaces hold different routes:\n{diff}")
+    return mine
+
+
+# The kernel's route dump as the plugin requests it (RTM_GETROUTE, every
+# family and table): how many RTM_NEWROUTE messages and their bytes, headers
+# included. Run inside the namespace.
+DUMP = """
+import socket, struct
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
+s.bind((0, 0))
+s.send(struct.pack("=IHHII", 28, 26, 0x301, 1, 0) + bytes(12))
+routes = size = 0
+while True:
+    data = s.recv(1 << 20)
+    offset = 0
+    while offset < len(data):
+        length, kind = struct.unpack_from("=IH", data, offset)
+        if kind in (2, 3):
+            print(routes, size, kind)
+            raise SystemExit
+        if kind == 24:
+            routes, size = routes + 1, size + length
+        offset += (length + 3) & ~3
+"""
+
+
+def route_dump(name: str) -> dict:
+    routes, size, last = ip("netns", "exec", name, *FLOOR[:-2], "-c", DUMP).split()
+    assert last == "3", "the route dump ended in an error"
+    return {"messages": int(routes), "bytes": int(size)}
+
+
+# ---- processes ------------------------------------------------------------------
+
+
+def run(argv: list[str], stdin: bytes = b"", env: Optional[dict] = None) -> tuple[float, bytes]:
+    """Seconds from spawn to exit, and stdout; a failed command raises with its output."""
+    start = time.perf_counter()
+    done = subprocess.run(argv, input=stdin, capture_output=True, env={**ENV, **(env or {})})
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed ({done.returncode}): {done.stdout.decode()} {done.stderr.decode()}")
+    return elapsed, done.stdout
+
+
+def floor() -> float:
+    return run(FLOOR)[0]
 
 
 def config(name: str, **settings: object) -> dict:
     prev = {
         "cniVersion": "1.0.0",
         "interfaces": [{"name": "net1", "sandbox": f"/run/netns/{name}"}],
-        "ips": [{"interface": 0, "address": "192.168.50.2/24", "gateway": "192.168.50.1"}],
+        "ips": [{"interface": 0, "address": "192.168.50.2/24", "gateway": NET1_GW}],
         "routes": [{"dst": "0.0.0.0/0"}],
     }
     return {"cniVersion": "1.0.0", "name": "bench", "type": "route-override", "prevResult": prev, **settings}
 
 
-POD_SETTINGS = {"delroutes": [{"dst": "0.0.0.0/0"}], "addroutes": [{"dst": "0.0.0.0/0", "gw": "192.168.50.254"}, {"dst": "10.250.0.0/16"}]}
+def cni_env(command: str, netns: str, container: str = "bench") -> dict:
+    return {"CNI_COMMAND": command, "CNI_CONTAINERID": container, "CNI_IFNAME": "net1", "CNI_NETNS": netns}
 
 
 class Plugin:
     def __init__(self, path: Path) -> None:
         self.path = str(path.resolve())
 
-    def start(self, command: str, stdin: dict, netns: str = "", env: dict | None = None) -> subprocess.Popen:
-        environ = {**ENV, "CNI_COMMAND": command, "CNI_CONTAINERID": "bench", "CNI_IFNAME": "net1", "CNI_NETNS": netns, **(env or {})}
-        process = subprocess.Popen([self.path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environ)
+    def start(self, command: str, stdin: dict, netns: str = "", env: Optional[dict] = None) -> subprocess.Popen:
+        environ = {**ENV, **cni_env(command, netns), **(env or {})}
+        process = subprocess.Popen(
+            [self.path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environ
+        )
+        assert process.stdin is not None
         process.stdin.write(json.dumps(stdin).encode())  # small: fits the pipe
         process.stdin.close()
         process.stdin = None  # so communicate() leaves it alone
         return process
 
-    def run(self, command: str, stdin: dict, netns: str = "", env: dict | None = None) -> tuple[float, str]:
-        """Seconds from spawn to exit, and stdout; fails loudly on a failed command."""
-        start = time.perf_counter()
-        process = self.start(command, stdin, netns, env)
-        out, err = process.communicate()
-        elapsed = time.perf_counter() - start
-        if process.returncode != 0:
-            raise RuntimeError(f"{command} failed: {out.decode()} {err.decode()}")
-        return elapsed, out.decode()
+    def run(self, command: str, stdin: dict, netns: str = "", env: Optional[dict] = None) -> tuple[float, bytes]:
+        return run([self.path], json.dumps(stdin).encode(), {**cni_env(command, netns), **(env or {})})
+
+    def add(self, name: str, settings: dict) -> tuple[float, dict]:
+        """ADD in the pod namespace `name`: seconds, and the final config (the result as prevResult) for CHECK and DEL."""
+        conf = config(name, **settings)
+        elapsed, out = self.run("ADD", conf, f"/run/netns/{name}")
+        return elapsed, {**conf, "prevResult": json.loads(out)}
 
 
-def floor() -> float:
-    start = time.perf_counter()
-    subprocess.run([PYTHON, "-I", "-S", "-c", "pass"], check=True)
-    return time.perf_counter() - start
+# ---- statistics -----------------------------------------------------------------
+
+
+def p90(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.9))]
 
 
 def stats(samples: list[float]) -> dict:
-    ordered = sorted(samples)
-    return {
-        "n": len(ordered),
-        "p50_ms": round(statistics.median(ordered) * 1000, 1),
-        "p90_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.9))] * 1000, 1),
-    }
+    return {"n": len(samples), "p50_ms": round(statistics.median(samples) * 1000, 1), "p90_ms": round(p90(samples) * 1000, 1)}
+
+
+def compared(samples: list[float], reference: list[float], target: Optional[float] = None) -> dict:
+    """stats of `samples` and their p50 and p90 as ratios to the reference's p50 (and the target, met or not)."""
+    base = statistics.median(reference)
+    row = {**stats(samples), "p50_ratio": round(statistics.median(samples) / base, 2), "p90_ratio": round(p90(samples) / base, 2)}
+    if target is not None:
+        row.update(target_ratio=target, met=row["p50_ratio"] <= target)
+    return row
+
+
+class Samples(dict):
+    """Named lists of seconds, of which the first rounds (warm-up) are dropped."""
+
+    def __init__(self, warmup: int = 0) -> None:
+        super().__init__()
+        self.warmup = warmup
+        self.rounds = 0
+
+    def add(self, measured: dict[str, float]) -> None:
+        self.rounds += 1
+        if self.rounds > self.warmup:
+            for key, value in measured.items():
+                self.setdefault(key, []).append(value)
+
+    def pair(self, plugin: Callable[[], tuple], reference: Callable[[], tuple]) -> None:
+        """One round of the plugin's command and its reference (each returns its seconds first);
+        every other round the reference goes first, so neither always runs on the other's heels."""
+        if self.rounds % 2:
+            theirs = reference()[0]
+            self.add({"plugin": plugin()[0], "reference": theirs})
+        else:
+            ours = plugin()[0]
+            self.add({"plugin": ours, "reference": reference()[0]})
+
+    def versus(self, target: Optional[float] = None) -> dict:
+        return {"plugin": compared(self["plugin"], self["reference"], target), "reference": stats(self["reference"])}
+
+
+# ---- one command, against the floor ------------------------------------------------
 
 
 def interleaved(plugin: Plugin, rounds: int, warmup: int) -> dict:
-    """floor, VERSION, STATUS, GC, ADD, CHECK, DEL, DEL (namespace gone), round after round."""
-    samples: dict[str, list[float]] = {k: [] for k in ("floor", "VERSION", "STATUS", "GC", "ADD", "CHECK", "DEL", "DEL (namespace gone)")}
-    for round_ in range(warmup + rounds):
-        name = namespace()
-        path = f"/run/netns/{name}"
-        conf = config(name, **POD_SETTINGS)
+    """floor, VERSION, STATUS, GC, ADD, CHECK, DEL, DEL (namespace gone), round after round; every ADD in a new namespace."""
+    samples = Samples(warmup)
+    for _ in range(warmup + rounds):
+        name = pod()
         measured = {"floor": floor()}
         measured["VERSION"], _ = plugin.run("VERSION", {"cniVersion": "1.0.0"})
         measured["STATUS"], _ = plugin.run("STATUS", {"cniVersion": "1.1.0", "name": "bench"})
         measured["GC"], _ = plugin.run("GC", {"cniVersion": "1.1.0", "name": "bench"})
-        measured["ADD"], result = plugin.run("ADD", conf, path)
-        final = {**conf, "prevResult": json.loads(result)}
-        measured["CHECK"], _ = plugin.run("CHECK", final, path)
-        measured["DEL"], _ = plugin.run("DEL", final, path)
+        measured["ADD"], final = plugin.add(name, POD_SETTINGS)
+        measured["CHECK"], _ = plugin.run("CHECK", final, f"/run/netns/{name}")
+        measured["DEL"], _ = plugin.run("DEL", final, f"/run/netns/{name}")
         delete(name)
-        measured["DEL (namespace gone)"], _ = plugin.run("DEL", final, path)
-        if round_ >= warmup:
-            for key, value in measured.items():
-                samples[key].append(value)
-    base = statistics.median(samples["floor"])
-    table = {}
-    for key, values in samples.items():
-        row = stats(values)
-        row["p50_x_floor"] = round(statistics.median(values) / base, 2)
-        row["p90_x_floor"] = round(sorted(values)[min(len(values) - 1, int(len(values) * 0.9))] / base, 2)
-        if key in TARGETS:
-            row["target_x_floor"] = TARGETS[key]
-            row["met"] = row["p50_x_floor"] <= TARGETS[key]
-        table[key] = row
-    return table
+        measured["DEL (namespace gone)"], _ = plugin.run("DEL", final, f"/run/netns/{name}")
+        samples.add(measured)
+    return {key: compared(values, samples["floor"], LATENCY_TARGETS.get(key)) for key, values in samples.items()}
 
 
 FIRST_LINES = {
@@ -153,101 +298,227 @@ FIRST_LINES = {
 }
 
 
-def first_lines(plugin: Plugin, rounds: int, work: Path) -> dict:
+def first_lines(plugin: Plugin, rounds: int) -> dict:
     """VERSION through each way of starting the archive: the same zip behind
     other first lines (those run it as `python3 ARCHIVE`, through runpy)."""
     import zipfile
 
-    variants = {}
-    for label, prefix in FIRST_LINES.items():
-        if prefix is None:
-            variants[label] = plugin
-            continue
-        path = work / f"variant-{len(variants)}"
-        with zipfile.ZipFile(plugin.path) as source, path.open("wb") as out:
-            out.write(prefix)
-            with zipfile.ZipFile(out, "w") as archive:
-                for info in source.infolist():
-                    entry = zipfile.ZipInfo(info.filename, date_time=info.date_time)
-                    entry.compress_type, entry.external_attr = info.compress_type, info.external_attr
-                    archive.writestr(entry, source.read(info))
-        path.chmod(0o755)
-        variants[label] = Plugin(path)
-    samples: dict[str, list[float]] = {"floor": [], **{label: [] for label in variants}}
-    for round_ in range(rounds + 2):
-        measured = {"floor": floor()}
-        for label, variant in variants.items():
-            measured[label], _ = variant.run("VERSION", {"cniVersion": "1.0.0"})
-        if round_ >= 2:
-            for key, value in measured.items():
-                samples[key].append(value)
-    base = statistics.median(samples["floor"])
-    return {key: {**stats(values), "p50_x_floor": round(statistics.median(values) / base, 2)} for key, values in samples.items()}
+    with tempfile.TemporaryDirectory() as work:
+        variants = {}
+        for label, prefix in FIRST_LINES.items():
+            if prefix is None:
+                variants[label] = plugin
+                continue
+            path = Path(work) / f"variant-{len(variants)}"
+            with zipfile.ZipFile(plugin.path) as source, path.open("wb") as out:
+                out.write(prefix)
+                with zipfile.ZipFile(out, "w") as archive:
+                    for info in source.infolist():
+                        entry = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+                        entry.compress_type, entry.external_attr = info.compress_type, info.external_attr
+                        archive.writestr(entry, source.read(info))
+            path.chmod(0o755)
+            variants[label] = Plugin(path)
+        samples = Samples(warmup=2)
+        for _ in range(rounds + 2):
+            measured = {"floor": floor()}
+            for label, variant in variants.items():
+                measured[label], _ = variant.run("VERSION", {"cniVersion": "1.0.0"})
+            samples.add(measured)
+    return {key: compared(values, samples["floor"]) for key, values in samples.items()}
 
 
 def cold_start(plugin: Plugin, runs: int) -> dict:
-    """ADD with an empty extraction cache (a new SHIV_ROOT each run)."""
-    samples = []
+    """ADD with an empty extraction cache (a new SHIV_ROOT each run), against a warm ADD run next to it."""
+    samples = Samples()
     for _ in range(runs):
-        name = namespace()
+        warm, cold = pod(), pod()
         cache = tempfile.mkdtemp(prefix="robench-cache-")
         try:
-            elapsed, _ = plugin.run("ADD", config(name, **POD_SETTINGS), f"/run/netns/{name}", {"SHIV_ROOT": cache})
-            samples.append(elapsed)
+            samples.pair(
+                partial(plugin.run, "ADD", config(cold, **POD_SETTINGS), f"/run/netns/{cold}", {"SHIV_ROOT": cache}),
+                partial(plugin.add, warm, POD_SETTINGS),
+            )
         finally:
             shutil.rmtree(cache)
-            delete(name)
-    return stats(samples)
-
-
-def scaling(plugin: Plugin, runs: int) -> dict:
-    """ADD with flushroutes over N existing routes, and ADD with 1 000 addroutes."""
-    out = {}
-    for count in (10, 100, 1000, 10000):
-        samples = []
-        for _ in range(runs):
-            name = namespace(routes=count)
-            elapsed, _ = plugin.run("ADD", config(name, flushroutes=True), f"/run/netns/{name}")
-            samples.append(elapsed)
-            left = subprocess.run(["ip", "-n", name, "route"], capture_output=True, text=True).stdout.count("via")
-            assert left == 0, f"flushroutes left {left} gateway routes"
-            delete(name)
-        out[f"flushroutes over {count} routes"] = {"routes": count, **stats(samples)}
-    samples = []
-    addroutes = [{"dst": f"10.{i >> 8 & 255}.{i & 255}.0/24"} for i in range(1000)]
-    for _ in range(runs):
-        name = namespace()
-        elapsed, _ = plugin.run("ADD", config(name, addroutes=addroutes), f"/run/netns/{name}")
-        samples.append(elapsed)
-        delete(name)
-    out["1 000 addroutes"] = {"routes": 1000, **stats(samples)}
-    flush = {row["routes"]: row["p50_ms"] for key, row in out.items() if key.startswith("flushroutes")}
-    # Per-route cost between sizes: equal slopes mean linear growth.
-    out["growth"] = {
-        "ms_per_route_100_to_1000": round((flush[1000] - flush[100]) / 900, 4),
-        "ms_per_route_1000_to_10000": round((flush[10000] - flush[1000]) / 9000, 4),
-        "x_10000_vs_1000_above_startup": round((flush[10000] - flush[10]) / max(flush[1000] - flush[10], 0.1), 1),
-    }
-    return out
+            delete(warm)
+            delete(cold)
+    return samples.versus()
 
 
 def burst(plugin: Plugin, runs: int, width: int = 32) -> dict:
-    """`width` ADDs started at once, each in its own namespace: wall time until all are done."""
-    samples = []
+    """`width` ADDs started at once, each in its own namespace, against `width` floors started at once: wall time until all are done."""
+
+    def at_once(starts: Sequence[Callable[[], subprocess.Popen]]) -> tuple[float]:
+        began = time.perf_counter()
+        processes = [start() for start in starts]
+        outputs = [process.communicate()[0] for process in processes]
+        elapsed = time.perf_counter() - began
+        failures = [out for process, out in zip(processes, outputs) if process.returncode != 0]
+        assert not failures, f"{len(failures)} of {width} failed: {failures[0].decode()}"
+        return (elapsed,)
+
+    samples = Samples()
     for _ in range(runs):
-        names = [namespace() for _ in range(width)]
-        start = time.perf_counter()
-        processes = [plugin.start("ADD", config(name, **POD_SETTINGS), f"/run/netns/{name}") for name in names]
-        failures = [p for p in processes if p.wait() != 0]
-        samples.append(time.perf_counter() - start)
-        for process in processes:
-            process.stdout.close()
-            process.stderr.close()
-        assert not failures, f"{len(failures)} of {width} ADDs failed"
+        names = [pod() for _ in range(width)]
+        adds = [partial(plugin.start, "ADD", config(name, **POD_SETTINGS), f"/run/netns/{name}") for name in names]
+        floors = [partial(subprocess.Popen, FLOOR, stdout=subprocess.PIPE, env=ENV)] * width
+        samples.pair(partial(at_once, adds), partial(at_once, floors))
         for name in names:
             delete(name)
-    return {"adds": width, **stats(samples)}
+    return {"width": width, **samples.versus()}
 
+
+# ---- scale ------------------------------------------------------------------------
+
+
+def flush_reference(name: str) -> list[str]:
+    """iproute2 deleting what flushroutes deletes here: the routes via net1's gateway, the default among them."""
+    return ["ip", "-n", name, "-4", "route", "flush", "dev", "net1", "via", NET1_GW]
+
+
+def flushroutes(plugin: Plugin, sizes: tuple[int, ...], runs: int) -> dict:
+    """ADD with flushroutes on a namespace with N more routes via net1, against iproute2's flush of the same
+    routes in a twin namespace, run after run (the routes put back between runs, untimed). After each run
+    both namespaces must hold the same routes, so both did the same kernel work."""
+    ours, theirs = pod(), pod()
+    rows: dict[int, dict] = {}
+    try:
+        for count in sizes:
+            samples = Samples()
+            for round_ in range(runs):
+                for name in (ours, theirs):
+                    add_routes(name, count, ON_NET1, NET1_GW)
+                if not round_:
+                    same_routes(ours, theirs, f"before flushing {count} routes")
+                samples.pair(
+                    partial(plugin.run, "ADD", config(ours, flushroutes=True), f"/run/netns/{ours}"),
+                    partial(run, flush_reference(theirs)),
+                )
+                left = same_routes(ours, theirs, f"after flushroutes and ip route flush of {count} routes")
+                assert not any(f"via {NET1_GW}" in route for route in left), f"a route via {NET1_GW} is left ({count} routes)"
+                for name in (ours, theirs):
+                    ip("-n", name, "route", "add", "default", "via", NET1_GW)
+            rows[count] = {"routes": count, **samples.versus(FLUSH_TARGETS.get(count))}
+    finally:
+        delete(ours)
+        delete(theirs)
+    if 0 in rows:  # cost per route above the same command's run over no extra routes: flat means linear
+        for row in rows.values():
+            for side in ("plugin", "reference"):
+                if row["routes"]:
+                    row[side]["us_per_route"] = round((row[side]["p50_ms"] - rows[0][side]["p50_ms"]) * 1000 / row["routes"], 1)
+    return {str(count): row for count, row in rows.items()}
+
+
+def addroutes(plugin: Plugin, runs: int, count: int = 1000) -> dict:
+    """ADD with `count` addroutes (via the ips gateway), against `ip -batch` adding the same routes, each in a new namespace."""
+    settings = {"addroutes": [{"dst": f"{ON_NET1 + i}/32"} for i in range(count)]}
+    batch = "".join(f"route add {ON_NET1 + i}/32 via {NET1_GW} dev net1\n" for i in range(count)).encode()
+    samples = Samples()
+    for _ in range(runs):
+        ours, theirs = pod(), pod()
+        samples.pair(partial(plugin.add, ours, settings), partial(run, ["ip", "-n", theirs, "-batch", "-"], batch))
+        delete(ours)
+        delete(theirs)
+    return {"routes": count, **samples.versus()}
+
+
+def elsewhere(plugin: Plugin, plain: str, crowded: str, rounds: int) -> dict:
+    """A one-route ADD, its CHECK and its DEL on net1 in `crowded` (many routes on eth0) against the same in `plain`."""
+
+    def add(name: str, finals: dict) -> tuple[float]:
+        elapsed, finals[name] = plugin.add(name, ONE_ROUTE)
+        return (elapsed,)
+
+    samples = {command: Samples() for command in ("ADD", "CHECK", "DEL")}
+    for _ in range(rounds):
+        finals: dict[str, dict] = {}
+        samples["ADD"].pair(partial(add, crowded, finals), partial(add, plain, finals))
+        for command in ("CHECK", "DEL"):
+            samples[command].pair(
+                *(partial(plugin.run, command, finals[name], f"/run/netns/{name}") for name in (crowded, plain))
+            )
+        for name in (plain, crowded):
+            assert not ip("-n", name, "route", "show", "10.250.0.0/16"), "DEL left the added route"
+    return {command: pairs.versus(ELSEWHERE_TARGETS.get(command)) for command, pairs in samples.items()}
+
+
+def lifecycle(plugin: Plugin, name: str, index: int, started: list[subprocess.Popen]) -> list[dict]:
+    """ADD, CHECK and DEL of one of several concurrent runs (its own container ID and route); stops at the first failure."""
+    conf = config(name, addroutes=[{"dst": f"10.{251 + index}.0.0/16", "gw": "192.168.50.254"}])
+    outcomes = []
+    for command in ("ADD", "CHECK", "DEL"):
+        start = time.perf_counter()
+        process = plugin.start(command, conf, f"/run/netns/{name}", {"CNI_CONTAINERID": f"bench{index}"})
+        started.append(process)
+        out, _ = process.communicate()
+        outcome = {"run": index, "command": command, "exit": process.returncode, "seconds": round(time.perf_counter() - start, 2)}
+        outcomes.append(outcome)
+        if process.returncode:
+            error = json.loads(out) if out.strip() else {}
+            outcome.update(code=error.get("code"), msg=error.get("msg", ""))
+            break
+        if command == "ADD":
+            conf = {**conf, "prevResult": json.loads(out)}
+    return outcomes
+
+
+def concurrently(plugin: Plugin, name: str, width: int) -> dict:
+    """`width` ADD/CHECK/DEL runs at once on one namespace: wall time until all are done, and what failed."""
+    started: list[subprocess.Popen] = []
+    outcomes: list[list[dict]] = [[] for _ in range(width)]
+
+    def worker(i: int) -> None:
+        outcomes[i] = lifecycle(plugin, name, i, started)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(width)]
+    start = time.perf_counter()
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    except BaseException:
+        for process in started:
+            process.kill()
+        raise
+    wall = time.perf_counter() - start
+    done = [outcome for run_ in outcomes for outcome in run_]
+    return {
+        "runs": width,
+        "commands": 3 * width,
+        "succeeded": sum(1 for outcome in done if outcome["exit"] == 0),
+        "failed": [outcome for outcome in done if outcome["exit"] != 0],
+        "wall_s": round(wall, 2),
+    }
+
+
+def routes_elsewhere(plugin: Plugin, sizes: tuple[tuple[int, int], ...], width: int) -> dict:
+    """`elsewhere` at each (routes on eth0, rounds), and, on the largest, `width` concurrent runs
+    against the same in the namespace without those routes."""
+    plain = pod(eth0=True)
+    rows: dict = {}
+    concurrency: dict = {}
+    try:
+        for count, rounds in sizes:
+            crowded = pod(eth0=True)
+            add_routes(crowded, count, ON_ETH0, ETH0_GW)
+            rows[str(count)] = {"routes": count, **elsewhere(plugin, plain, crowded, rounds)}
+            if count == max(size for size, _ in sizes):
+                concurrency = {
+                    "routes": count,
+                    "with": concurrently(plugin, crowded, width),
+                    "without": concurrently(plugin, plain, width),
+                }
+                concurrency["wall_ratio"] = round(concurrency["with"]["wall_s"] / concurrency["without"]["wall_s"], 1)
+            delete(crowded)
+    finally:
+        delete(plain)
+    return {"sizes": rows, "concurrency": concurrency}
+
+
+# ---- memory ----------------------------------------------------------------------
 
 # Reports the peak RSS of the command it runs. From this process, a child's
 # ru_maxrss would start at this process's own RSS at fork time (the kernel
@@ -258,135 +529,268 @@ PEAK_RSS = (
 )
 
 
-def peak_rss(plugin: Plugin) -> dict:
-    """The largest resident size of one ADD, from the kernel's accounting of that process."""
-    name = namespace()
+def peak_rss_mib(argv: list[str], stdin: bytes = b"", env: Optional[dict] = None) -> float:
+    """The largest resident size of one run of `argv`, from the kernel's accounting of that process."""
+    _, out = run([*FLOOR[:-2], "-c", PEAK_RSS, *argv], stdin, env)
+    peak_kib, exit_code = out.decode().split()[-2:]  # what the command printed comes first
+    assert exit_code == "0", out
+    return round(int(peak_kib) / 1024, 1)
+
+
+def memory(plugin: Plugin, flushed: int) -> dict:
+    """Peak RSS of one ADD (against the floor's), and of flushroutes over `flushed` routes (against
+    iproute2's flush of them), next to the size of the kernel's route dump of that namespace."""
+
+    def add_rss(name: str, settings: dict) -> float:
+        return peak_rss_mib([plugin.path], json.dumps(config(name, **settings)).encode(), cni_env("ADD", f"/run/netns/{name}"))
+
+    small, ours, theirs = pod(), pod(), pod()
     try:
-        environ = {**ENV, "CNI_COMMAND": "ADD", "CNI_CONTAINERID": "bench", "CNI_IFNAME": "net1", "CNI_NETNS": f"/run/netns/{name}"}
-        done = subprocess.run(
-            [PYTHON, "-I", "-S", "-c", PEAK_RSS, plugin.path],
-            input=json.dumps(config(name, **POD_SETTINGS)).encode(),
-            env=environ,
-            capture_output=True,
-            check=True,
-        )
-        peak_kib, exit_code = done.stdout.decode().split()[-2:]  # the plugin's result comes first
-        assert exit_code == "0", done.stdout
-        return {"peak_rss_mib": round(int(peak_kib) / 1024, 1)}
+        for name in (ours, theirs):
+            add_routes(name, flushed, ON_NET1, NET1_GW)
+        dump = route_dump(ours)
+        out: dict = {
+            "floor_mib": peak_rss_mib(FLOOR),
+            "add_mib": add_rss(small, POD_SETTINGS),
+            "flush_routes": flushed,
+            "flush_mib": add_rss(ours, {"flushroutes": True}),
+            "flush_reference_mib": peak_rss_mib(flush_reference(theirs)),
+            "dump_messages": dump["messages"],
+            "dump_mib": round(dump["bytes"] / 2**20, 2),
+        }
     finally:
-        delete(name)
+        for name in (small, ours, theirs):
+            delete(name)
+    out["flush_x_dump"] = round(out["flush_mib"] / out["dump_mib"], 1)
+    out["flush_above_add_x_dump"] = round((out["flush_mib"] - out["add_mib"]) / out["dump_mib"], 1)
+    return out
 
 
-def svg_plot(rows: dict, path: Path) -> None:
-    """p50 latency against route count on linear axes (a straight line is linear growth), as a small SVG."""
-    points = [(row["routes"], row["p50_ms"]) for key, row in rows.items() if key.startswith("flushroutes")]
-    added = rows["1 000 addroutes"]
-    width, height, pad = 560, 320, 55
-    right = max(n for n, _ in points) * 1.05
-    top = max(ms for _, ms in points) * 1.15
+# ---- output ---------------------------------------------------------------------
 
-    def place(n: float, ms: float) -> tuple[float, float]:
-        return pad + n / right * (width - 2 * pad), height - pad - ms / top * (height - 2 * pad)
 
-    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in (place(n, ms) for n, ms in points))
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
-        '<rect width="100%" height="100%" fill="white"/>',
-        f'<text x="{width / 2}" y="20" text-anchor="middle">ADD: p50 latency against the routes it handles</text>',
-        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="black"/>',
-        f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="black"/>',
-        f'<polyline points="{line}" fill="none" stroke="#1f77b4" stroke-width="2"/>',
-        f'<text x="{width / 2}" y="{height - 15}" text-anchor="middle">routes</text>',
-        f'<text x="15" y="{height / 2}" transform="rotate(-90 15 {height / 2})" text-anchor="middle">ms</text>',
-        f'<text x="{width - pad}" y="{pad - 10}" text-anchor="end" fill="#1f77b4">● flushroutes over N existing routes</text>',
-        f'<text x="{width - pad}" y="{pad + 6}" text-anchor="end" fill="#d62728">■ N addroutes</text>',
+def plot(flush: dict, path: Path) -> None:
+    """flushroutes' p50 against route count, with iproute2's flush of the same routes on the same axes."""
+    import matplotlib
+
+    matplotlib.use("svg")
+    from matplotlib import pyplot
+    from matplotlib.ticker import FuncFormatter
+
+    matplotlib.rcParams.update({"svg.hashsalt": "route-override-bench", "svg.fonttype": "none", "font.size": 11})
+    rows = sorted(flush.values(), key=lambda row: row["routes"])
+    counts = [row["routes"] for row in rows]
+    figure, axes = pyplot.subplots(figsize=(7.5, 4.5), layout="constrained")
+    for side, label, style in (
+        ("plugin", "route-override ADD with flushroutes", "o-"),
+        ("reference", "iproute2: ip route flush of the same routes", "s-"),
+    ):
+        axes.plot(counts, [row[side]["p50_ms"] / 1000 for row in rows], style, label=label)
+    for count, target in FLUSH_TARGETS.items():
+        if str(count) in flush:
+            limit = flush[str(count)]["reference"]["p50_ms"] / 1000 * target
+            axes.plot([count], [limit], "v", color="tab:red", label=f"target at {count:,} routes: {target}x iproute2")
+    axes.set_xlabel("routes on net1 (deleted by each run)")
+    axes.set_ylabel("p50 wall time of one run (s)")
+    axes.set_title("flushroutes against route count (ratios in bench/README.md)")
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value / 1000:g}k" if value else "0"))
+    axes.set_xlim(left=0)
+    axes.set_ylim(bottom=0)
+    axes.grid(alpha=0.3)
+    axes.legend(loc="upper left")
+    figure.savefig(path, metadata={"Date": None})
+    pyplot.close(figure)
+
+
+def ratio_cells(row: dict) -> list:
+    """p50 and p90 ratios, the target and whether the p50 meets it."""
+    target = f"≤ {row['target_ratio']}x" if "target_ratio" in row else ""
+    met = ("yes" if row["met"] else "**no**") if "met" in row else ""
+    return [f"{row['p50_ratio']}x", f"{row['p90_ratio']}x", target, met]
+
+
+def table(header: list[str], rows: list[list]) -> list[str]:
+    return [
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+        *("| " + " | ".join(map(str, row)) + " |" for row in rows),
     ]
-    for n, ms in points:
-        x, y = place(n, ms)
-        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="#1f77b4"/>')
-        if n >= 1000:
-            parts.append(f'<text x="{x:.1f}" y="{y - 8:.1f}" text-anchor="middle">{ms:.0f} ms</text>')
-    x, y = place(added["routes"], added["p50_ms"])
-    parts.append(f'<rect x="{x - 3:.1f}" y="{y - 3:.1f}" width="6" height="6" fill="#d62728"/>')
-    for tick in range(0, int(right) + 1, 2000):
-        parts.append(f'<text x="{place(tick, 0)[0]:.1f}" y="{height - pad + 16}" text-anchor="middle">{tick}</text>')
-    for fraction in (0.25, 0.5, 0.75, 1.0):
-        y = height - pad - fraction * (height - 2 * pad)
-        parts.append(f'<text x="{pad - 6}" y="{y + 4:.1f}" text-anchor="end">{top * fraction:.0f}</text>')
-    parts.append("</svg>")
-    path.write_text("\n".join(parts) + "\n")
 
 
 def markdown(results: dict) -> str:
-    lines = ["| command | p50 ms | p90 ms | p50 / floor | p90 / floor | target | met |", "|---|---|---|---|---|---|---|"]
-    for key, row in results["latency"].items():
-        target = f"≤ {row['target_x_floor']}x" if "target_x_floor" in row else ""
-        met = ("yes" if row["met"] else "**no**") if "met" in row else ""
-        lines.append(f"| {key} | {row['p50_ms']} | {row['p90_ms']} | {row['p50_x_floor']}x | {row['p90_x_floor']}x | {target} | {met} |")
-    lines += ["", "| first lines (VERSION) | p50 ms | p90 ms | p50 / floor |", "|---|---|---|---|"]
-    for key, row in results["first_lines"].items():
-        if key != "floor":
-            lines.append(f"| `{key}` | {row['p50_ms']} | {row['p90_ms']} | {row['p50_x_floor']}x |")
-    lines += ["", "| scaling (ADD) | routes | p50 ms | p90 ms |", "|---|---|---|---|"]
-    for key, row in results["scaling"].items():
-        if "routes" in row:
-            lines.append(f"| {key} | {row['routes']} | {row['p50_ms']} | {row['p90_ms']} |")
-    growth = results["scaling"]["growth"]
-    cold = results["cold_start"]
-    burst_row = results["burst"]
+    ratios = ["target", "met"]
+    lines = table(
+        ["command", "p50 ms", "p90 ms", "p50 / floor", "p90 / floor", *ratios],
+        [[key, row["p50_ms"], row["p90_ms"], *ratio_cells(row)] for key, row in results["latency"].items()],
+    )
+    lines += table(
+        ["first lines (VERSION)", "p50 ms", "p90 ms", "p50 / floor"],
+        [
+            [f"`{key}`", row["p50_ms"], row["p90_ms"], f"{row['p50_ratio']}x"]
+            for key, row in results["first_lines"].items()
+            if key != "floor"
+        ],
+    )
+    lines += table(
+        [
+            "flushroutes: routes on net1",
+            "p50 ms",
+            "iproute2 p50 ms",
+            "p50 / iproute2",
+            "p90 / iproute2",
+            *ratios,
+            "µs per route",
+            "iproute2 µs per route",
+        ],
+        [
+            [
+                f"{row['routes']:,}",
+                row["plugin"]["p50_ms"],
+                row["reference"]["p50_ms"],
+                *ratio_cells(row["plugin"]),
+                row["plugin"].get("us_per_route", ""),
+                row["reference"].get("us_per_route", ""),
+            ]
+            for row in results["flush"].values()
+        ],
+    )
+    lines += table(
+        ["one-route command on net1", "p50 ms", "p50 ms without them", "p50 / without", "p90 / without", *ratios],
+        [
+            [
+                f"{command}, {row['routes']:,} routes on eth0",
+                row[command]["plugin"]["p50_ms"],
+                row[command]["reference"]["p50_ms"],
+                *ratio_cells(row[command]["plugin"]),
+            ]
+            for row in results["elsewhere"]["sizes"].values()
+            for command in ("ADD", "CHECK", "DEL")
+        ],
+    )
+    conc = results["elsewhere"]["concurrency"]
+    lines += table(
+        [f"{conc['with']['runs']} concurrent ADD→CHECK→DEL runs on one namespace", "commands succeeded", "wall s", "failed"],
+        [
+            [
+                label,
+                f"{run_['succeeded']} of {run_['commands']}",
+                run_["wall_s"],
+                "; ".join(f"run {f['run']} {f['command']}: code {f.get('code')} after {f['seconds']} s" for f in run_["failed"]),
+            ]
+            for label, run_ in ((f"{conc['routes']:,} routes on eth0", conc["with"]), ("without them", conc["without"]))
+        ],
+    )
+    lines += table(
+        ["more", "p50 ms", "reference", "reference p50 ms", "p50 / reference"],
+        [
+            [label, row["plugin"]["p50_ms"], reference, row["reference"]["p50_ms"], f"{row['plugin']['p50_ratio']}x"]
+            for label, reference, row in (
+                (
+                    f"ADD of {results['addroutes']['routes']:,} addroutes",
+                    "`ip -batch` adding the same routes",
+                    results["addroutes"],
+                ),
+                ("ADD, empty extraction cache", "ADD, warm cache", results["cold_start"]),
+                (
+                    f"{results['burst']['width']} ADDs at once, in as many namespaces (wall)",
+                    "as many floors at once",
+                    results["burst"],
+                ),
+            )
+        ],
+    )
+    mem = results["memory"]
+    lines += table(
+        ["peak RSS", "MiB"],
+        [
+            ["`python3 -I -S -c pass` (the method's floor: no process reads below its small parent's size)", mem["floor_mib"]],
+            ["one ADD", mem["add_mib"]],
+            [f"ADD with flushroutes of {mem['flush_routes']:,} routes", mem["flush_mib"]],
+            ["iproute2's flush of the same routes", mem["flush_reference_mib"]],
+            [
+                f"the kernel's route dump of that namespace ({mem['dump_messages']:,} RTM_NEWROUTE messages, headers included)",
+                mem["dump_mib"],
+            ],
+        ],
+    )
     lines += [
         "",
-        f"- growth: {growth['ms_per_route_100_to_1000']} ms per route from 100 to 1 000 routes, "
-        f"{growth['ms_per_route_1000_to_10000']} ms per route from 1 000 to 10 000 "
-        f"(the work above start-up grows {growth['x_10000_vs_1000_above_startup']}x for 10x the routes)",
-        f"- cold start (ADD, empty extraction cache): p50 {cold['p50_ms']} ms, p90 {cold['p90_ms']} ms (n={cold['n']})",
-        f"- burst: {burst_row['adds']} ADDs at once in {burst_row['adds']} namespaces: p50 {burst_row['p50_ms']} ms wall (n={burst_row['n']})",
-        f"- peak RSS of one ADD: {results['memory']['peak_rss_mib']} MiB",
-        f"- measured {results['when']} on {results['machine']}; floor `python3 -I -S -c pass` p50 {results['latency']['floor']['p50_ms']} ms",
+        f"- flushroutes of {mem['flush_routes']:,} routes: peak RSS {mem['flush_x_dump']}x the dump; {mem['flush_above_add_x_dump']}x the dump above one ADD's RSS",
+        f"- {conc['with']['runs']} concurrent runs with {conc['routes']:,} routes on eth0 took {conc['wall_ratio']}x the wall time of the same runs without them",
+        f"- measured {results['when']} on {results['machine']}, {results['plugin']}; floor `python3 -I -S -c pass` p50 "
+        f"{results['latency']['floor']['p50_ms']} ms; the run took {results['seconds']} s",
     ]
-    return "\n".join(lines)
+    return "\n".join(lines[1:])
+
+
+def render(results: dict) -> str:
+    """results.json, the README's results block and the chart, from `results`."""
+    (HERE / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    plot(results["flush"], CHART)
+    block = markdown(results)
+    readme = HERE / "README.md"
+    text = re.sub(
+        r"<!-- results -->.*<!-- /results -->",
+        lambda _: f"<!-- results -->\n{block}\n<!-- /results -->",
+        readme.read_text(),
+        flags=re.DOTALL,
+    )
+    readme.write_text(text)
+    return block
+
+
+def measure(plugin: Plugin, settings: dict) -> dict:
+    started = time.perf_counter()
+    version = subprocess.run([PYTHON, "--version"], capture_output=True, text=True).stdout.split()[1]
+    results: dict = {
+        "when": time.strftime("%Y-%m-%d"),
+        "machine": f"{os.cpu_count()} cores, {os.uname().release}, Python {version}",
+        "plugin": Path(plugin.path + ".version").read_text().strip(),
+    }
+    steps: list[tuple[str, Callable[[], object]]] = [
+        ("latency", lambda: interleaved(plugin, settings["rounds"], settings["warmup"])),
+        ("first_lines", lambda: first_lines(plugin, settings["rounds"])),
+        ("cold_start", lambda: cold_start(plugin, settings["runs"])),
+        ("burst", lambda: burst(plugin, max(3, settings["runs"] // 2))),
+        ("addroutes", lambda: addroutes(plugin, settings["runs"])),
+        ("flush", lambda: flushroutes(plugin, settings["flush_sizes"], settings["runs"])),
+        ("memory", lambda: memory(plugin, max(settings["flush_sizes"]))),
+        ("elsewhere", lambda: routes_elsewhere(plugin, settings["elsewhere"], CONCURRENT_RUNS)),
+    ]
+    for key, step in steps:
+        print(f"{key} ...", file=sys.stderr, flush=True)
+        results[key] = step()
+    results["seconds"] = round(time.perf_counter() - started)
+    return results
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--plugin", default=str(ROOT / "dist" / "route-override"))
-    parser.add_argument("--rounds", type=int, default=30, help="measured rounds of the interleaved loop (after warm-up)")
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--runs", type=int, default=5, help="runs of each scaling size, cold start and burst")
+    parser.add_argument("--quick", action="store_true", help="fewer rounds, at most 10 000 routes; prints, writes nothing")
+    parser.add_argument("--rounds", type=int, help="measured rounds of the interleaved loops (after warm-up)")
+    parser.add_argument("--runs", type=int, help="runs of cold start, burst, addroutes and each flushroutes size")
+    parser.add_argument("--render-only", action="store_true", help="redraw the README block and the chart from results.json")
     args = parser.parse_args()
+    if args.render_only:
+        print(render(json.loads((HERE / "results.json").read_text())))
+        return 0
     if os.geteuid() != 0:
         print("bench: needs root to create network namespaces", file=sys.stderr)
         return 1
-    plugin = Plugin(Path(args.plugin))
+    settings = dict(QUICK if args.quick else FULL)
+    settings.update({key: value for key, value in (("rounds", args.rounds), ("runs", args.runs)) if value})
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))  # so the cleanup below runs
+    sweep_stale()
     try:
-        results = {
-            "when": time.strftime("%Y-%m-%d"),
-            "machine": f"{os.cpu_count()} cores, {os.uname().release}, Python {subprocess.run([PYTHON, '--version'], capture_output=True, text=True).stdout.split()[1]}",
-            "plugin": Path(args.plugin + ".version").read_text().strip(),
-        }
-        print("interleaved latency ...", file=sys.stderr)
-        results["latency"] = interleaved(plugin, args.rounds, args.warmup)
-        print("first lines ...", file=sys.stderr)
-        with tempfile.TemporaryDirectory() as work:
-            results["first_lines"] = first_lines(plugin, args.rounds, Path(work))
-        print("cold start ...", file=sys.stderr)
-        results["cold_start"] = cold_start(plugin, args.runs)
-        print("scaling ...", file=sys.stderr)
-        results["scaling"] = scaling(plugin, args.runs)
-        print("burst ...", file=sys.stderr)
-        results["burst"] = burst(plugin, max(3, args.runs // 2))
-        results["memory"] = peak_rss(plugin)
+        results = measure(Plugin(Path(args.plugin)), settings)
     finally:
-        for name in _made:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleanup short
+        for name in list(_made):
             delete(name)
-    (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    svg_plot(results["scaling"], HERE / "latency-vs-routes.svg")
-    table = markdown(results)
-    readme = HERE / "README.md"
-    text = readme.read_text()
-    text = re.sub(r"<!-- results -->.*<!-- /results -->", lambda _: f"<!-- results -->\n{table}\n<!-- /results -->", text, flags=re.S)
-    readme.write_text(text)
-    print(table)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    print(markdown(results) if args.quick else render(results))
     return 0
 
 
