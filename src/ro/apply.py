@@ -14,11 +14,13 @@ import os
 from . import sysctl
 from .errors import KERNEL_REFUSED, ROLLBACK_INCOMPLETE, CniError
 from .netlink import KernelError, RouteSocket, requests
-from .plan import RouteStep, Step, SysctlStep, describe_step
+from .plan import RouteStep, SysctlStep, describe_step
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Callable, Iterator, Mapping, Sequence, TypeVar, Union
+
+    from .plan import Step
 
     Refusal = Union[KernelError, OSError]
     T = TypeVar("T")

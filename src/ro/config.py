@@ -12,20 +12,21 @@ original's JSON decoding does; `validate` warns about the spelling.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
-
 from . import fields, jsonio
 from .errors import INVALID_CONFIG, CniError
 from .log import LOG_KEYS, read_log_settings
+from .record import hidden, record
 from .result import Result, Route, gateways, parse_result, route, route_fields
 from .routes import MAIN_TABLE, MAX_NEXT_HOPS, SCOPE_LINK, effective_priority
 from .versions import ROUTE_FIELDS_SINCE, at_least
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, Callable, Optional, TypeVar
+
+    T = TypeVar("T")
     from .fields import IPAddress, IPNetwork
 
-T = TypeVar("T")
 
 FLAGS = ("flushroutes", "flushgateway", "skipcheck")
 ROUTE_LISTS = ("delroutes", "addroutes")  # with FLAGS: the settings args.cni can override
@@ -35,7 +36,7 @@ DELROUTE_KEYS = ("dst", "gw", "gws", "table")  # what a delroutes entry matches 
 MAX_ROUTES = 10_000  # per list; far beyond any pod, small enough to bound memory and time
 
 
-@dataclass(frozen=True)
+@record
 class AddRoute:
     """An addroutes entry: one route through its next hops (`gws`, then
     `gw`); with none, via the result's ips gateway, else on-link."""
@@ -67,7 +68,7 @@ class AddRoute:
         return route(self.dst, self.gateways, **{key: value for key, value in extras.items() if value is not None})
 
 
-@dataclass(frozen=True)
+@record
 class DelRoute:
     """A delroutes entry: the routes of the target interfaces to `dst` in
     `table` (default main), narrowed to next hops via `gateways` when given."""
@@ -77,7 +78,7 @@ class DelRoute:
     table: Optional[int] = None
 
 
-@dataclass(frozen=True)
+@record
 class PluginConfig:
     """What one route-override entry of a conflist asks for."""
 
@@ -89,7 +90,7 @@ class PluginConfig:
     addroutes: tuple[AddRoute, ...] = ()
     skipcheck: bool = False
     prev_result: Optional[Result] = None
-    warnings: tuple[str, ...] = field(default=(), compare=False)  # valid, but probably not what was meant
+    warnings: tuple[str, ...] = hidden(default=())  # valid, but probably not what was meant
 
 
 class Findings:

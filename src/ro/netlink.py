@@ -14,17 +14,22 @@ exactly as it was.
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import socket
 import struct
-from dataclasses import replace
-from typing import TYPE_CHECKING, Iterator, Optional, Sequence
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+
+try:  # the socket module's C core: `import socket` adds enum and selectors (~1 ms) to every pod start
+    import _socket as socket
+except ImportError:  # not CPython
+    import socket  # type: ignore[no-redef]
 
 from .errors import INTERFACE_MISSING, KERNEL_REFUSED, TRY_AGAIN_LATER, CniError
+from .record import replace
 from .routes import KernelRoute, NextHop
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Iterator, Optional, Sequence
     from .fields import IPAddress
     from .plan import RouteStep
 
@@ -66,7 +71,7 @@ _RTNH = struct.Struct("=HBBi")  # rtnexthop: length, flags, hops (weight - 1), i
 _U32 = struct.Struct("=I")
 _EXPIRES_AT = 8  # of rta_expires in struct rta_cacheinfo
 _BATCH_BYTES = 64 << 10  # per send: well under the socket's send buffer
-_BATCH = 128  # messages per send: their acks must fit the receive buffer
+_BATCH = 1024  # messages per send: even if the kernel refuses them all, their errors fit the receive buffer
 _RECV_BUFFER = 1 << 20
 _DUMP_ATTEMPTS = 3
 _HOP_ATTRS = (RTA_OIF, RTA_GATEWAY, RTA_VIA, RTA_MULTIPATH, RTA_FLOW, RTA_NH_ID)
@@ -127,9 +132,9 @@ def _attrs(data: bytes, start: int, end: int) -> Iterator[tuple[int, int, int]]:
 
 def _address(raw: bytes) -> Optional[IPAddress]:
     if len(raw) == 4:
-        return ipaddress.IPv4Address(raw)
+        return IPv4Address(raw)
     if len(raw) == 16:
-        return ipaddress.IPv6Address(raw)
+        return IPv6Address(raw)
     return None
 
 
@@ -154,58 +159,79 @@ def _multipath(data: bytes, start: int, end: int) -> tuple[NextHop, ...]:
 
 
 def decode_route(message: bytes) -> Optional[KernelRoute]:
-    """A dumped RTM_NEWROUTE message as a KernelRoute (None: not IPv4 or IPv6)."""
+    """A dumped RTM_NEWROUTE message as a KernelRoute (None: not IPv4 or IPv6).
+
+    The hottest code of a large flush: one pass over the attributes, only
+    those the plan reads, no intermediate objects."""
     family, dst_len, src_len, tos, table, protocol, scope, kind, flags = _RTMSG.unpack_from(message, _HEADER.size)
     network: type
+    address: type
     if family == AF_INET:
-        network, size = ipaddress.IPv4Network, 4
+        network, address, size = IPv4Network, IPv4Address, 4
     elif family == AF_INET6:
-        network, size = ipaddress.IPv6Network, 16
+        network, address, size = IPv6Network, IPv6Address, 16
     else:
         return None
     dst = src = None
     oif = gateway = nhid = mtu = advmss = None
     priority = 0
     hops: tuple[NextHop, ...] = ()
-    for attr, a, b in _attrs(message, _BODY, len(message)):
+    as_is = not flags & REPORTED_ONLY_RTM
+    end = len(message)
+    position = _BODY
+    unpack_attr, unpack_u32 = _ATTR.unpack_from, _U32.unpack_from
+    while position + 4 <= end:
+        length, attr = unpack_attr(message, position)
+        if length < 4:
+            break
+        value = position + 4
+        attr &= 0x3FFF  # without the nested and byte-order bits
         if attr == RTA_DST:
-            dst = message[a:b]
-        elif attr == RTA_SRC:
-            src = message[a:b]
+            dst = message[value : position + length]
         elif attr == RTA_OIF:
-            oif = _U32.unpack_from(message, a)[0]
-        elif attr in (RTA_GATEWAY, RTA_VIA):
-            gateway = _gateway(message, attr, a, b)
+            oif = unpack_u32(message, value)[0]
+        elif attr == RTA_GATEWAY:
+            gateway = address(message[value : position + length])
         elif attr == RTA_PRIORITY:
-            priority = _U32.unpack_from(message, a)[0]
+            priority = unpack_u32(message, value)[0]
         elif attr == RTA_TABLE:
-            table = _U32.unpack_from(message, a)[0]
+            table = unpack_u32(message, value)[0]
+        elif attr == RTA_CACHEINFO:
+            as_is = False
+        elif attr == RTA_SRC:
+            src = message[value : position + length]
+        elif attr == RTA_VIA:
+            gateway = _gateway(message, attr, value, position + length)
         elif attr == RTA_MULTIPATH:
-            hops = _multipath(message, a, b)
+            hops = _multipath(message, value, position + length)
+            as_is = as_is and not any(hop.flags & REPORTED_ONLY for hop in hops)
         elif attr == RTA_NH_ID:
-            nhid = _U32.unpack_from(message, a)[0]
+            nhid = unpack_u32(message, value)[0]
+            as_is = False
         elif attr == RTA_METRICS:
-            for metric, c, _ in _attrs(message, a, b):
+            for metric, c, _ in _attrs(message, value, position + length):
                 if metric == RTAX_MTU:
-                    mtu = _U32.unpack_from(message, c)[0]
+                    mtu = unpack_u32(message, c)[0]
                 elif metric == RTAX_ADVMSS:
-                    advmss = _U32.unpack_from(message, c)[0]
+                    advmss = unpack_u32(message, c)[0]
+        position += (length + 3) & ~3
     if not hops and (oif is not None or gateway is not None):
         hops = (NextHop(oif, gateway, 1, flags & 0xFF),)
     return KernelRoute(
-        dst=network((dst or bytes(size), dst_len)),
-        hops=hops,
-        table=table,
-        priority=priority,
-        scope=scope,
-        protocol=protocol,
-        type=kind,
-        tos=tos,
-        src=network((src, src_len)) if src else None,
-        nhid=nhid,
-        mtu=mtu,
-        advmss=advmss,
-        wire=bytes(message),
+        network((dst or bytes(size), dst_len)),
+        hops,
+        table,
+        priority,
+        scope,
+        protocol,
+        kind,
+        tos,
+        network((src, src_len)) if src else None,
+        nhid,
+        mtu,
+        advmss,
+        message,
+        as_is,
     )
 
 
@@ -266,8 +292,8 @@ def _hops(family: int, hops: Sequence[NextHop]) -> tuple[bytes, int]:
 
 
 def _message(header: bytes, attrs: bytes) -> bytes:
-    """nlmsghdr (its fields are set on sending) + struct rtmsg + attributes."""
-    return bytes(_HEADER.size) + header + attrs
+    """A request body: struct rtmsg + attributes (the nlmsghdr is put on when sending)."""
+    return header + attrs
 
 
 def new_route(route: KernelRoute) -> bytes:
@@ -299,15 +325,18 @@ def _clean_hops(data: bytes, start: int, end: int) -> bytes:
     return bytes(out)
 
 
-def replayable(wire: bytes, keep_hops: bool = True) -> bytes:
+def replayable(wire: bytes, keep_hops: bool = True, as_is: bool = False) -> bytes:
     """A dumped route message as the kernel takes it back, to delete or to
     restore that route: without the flags it reports but refuses (DEAD,
     LINKDOWN, offload state), without the read-only cacheinfo but with the
     remaining lifetime it held (as RTA_EXPIRES: an expiring route stays
     expiring), and for a route on a nexthop object, by its id alone (the
     kernel refuses an id with the next hops it stands for). Without
-    `keep_hops`, also without anything that says where the route goes."""
+    `keep_hops`, also without anything that says where the route goes.
+    `as_is`: decoding found nothing to clean (most IPv4 routes)."""
     family, dst_len, src_len, tos, table, protocol, scope, kind, flags = _RTMSG.unpack_from(wire, _HEADER.size)
+    if keep_hops and as_is:
+        return wire[_HEADER.size :]
     attrs = list(_attrs(wire, _BODY, len(wire)))
     by_id = any(attr == RTA_NH_ID for attr, _, _ in attrs)
     out = []
@@ -332,8 +361,8 @@ def with_hops(wire: bytes, hops: Sequence[NextHop]) -> bytes:
     """The dumped route through other next hops: the same route (protocol,
     metric, scope, prefsrc and all) with only what is left of its next hops."""
     message = bytearray(replayable(wire, keep_hops=False))
-    where, flags = _hops(message[_HEADER.size], hops)
-    message[_HEADER.size + 8 : _BODY] = _U32.pack(_U32.unpack_from(message, _HEADER.size + 8)[0] | flags)
+    where, flags = _hops(message[0], hops)
+    message[8:12] = _U32.pack(_U32.unpack_from(message, 8)[0] | flags)  # rtm_flags
     return bytes(message) + where
 
 
@@ -344,7 +373,7 @@ def requests(step: RouteStep) -> tuple[tuple[int, int, bytes], tuple[int, int, b
         assert new is not None
         message = new_route(new)
         return (RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, message), (RTM_DELROUTE, 0, message)
-    original = replayable(old.wire)
+    original = replayable(old.wire, as_is=old.wire_as_is)
     if new is None:
         return (RTM_DELROUTE, 0, original), (RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, original)
     return (RTM_NEWROUTE, NLM_F_REPLACE, with_hops(old.wire, new.hops)), (RTM_NEWROUTE, NLM_F_REPLACE, original)
@@ -458,36 +487,36 @@ class RouteSocket:
         raise AssertionError("_replies() never ends")
 
     def transact(self, requests: Sequence[tuple[int, int, bytes]]) -> list[Optional[KernelError]]:
-        """Send (type, flags, message) requests in order, each acked; return
-        each one's refusal, or None where the kernel accepted it."""
-        outcomes: list[Optional[KernelError]] = []
+        """Send (type, flags, body) requests in order; return each one's
+        refusal, or None where the kernel accepted it. Only the last request
+        of each batch asks for an ack: the kernel answers the others only to
+        refuse them, and in order, so its ack means the batch is done (ten
+        thousand deletions are not ten thousand replies to read)."""
+        outcomes: list[Optional[KernelError]] = [None] * len(requests)
+        pack = _HEADER.pack
         start = 0
         while start < len(requests):
-            buffer = bytearray()
             first_seq = self._seq + 1
-            count = 0
-            for kind, flags, message in requests[start : start + _BATCH]:
-                if count and len(buffer) + len(message) > _BATCH_BYTES:
-                    break
-                request = bytearray(message)
-                _HEADER.pack_into(request, 0, len(request), kind, flags | NLM_F_REQUEST | NLM_F_ACK, self._next_seq(), 0)
-                buffer += request
-                count += 1
-            self._sock.send(buffer)
-            outcomes.extend(self._acks(first_seq, count))
-            start += count
-        return outcomes
-
-    def _acks(self, first_seq: int, count: int) -> list[Optional[KernelError]]:
-        outcomes: list[Optional[KernelError]] = [None] * count
-        pending = count
-        for data, offset, length, kind, flags, seq in self._replies():
-            index = seq - first_seq
-            if kind == NLMSG_ERROR and 0 <= index < count:
+            parts = []
+            size = 0
+            end = start
+            while end < len(requests) and end - start < _BATCH and (end == start or size + len(requests[end][2]) <= _BATCH_BYTES):
+                kind, flags, body = requests[end]
+                size += _HEADER.size + len(body)
+                parts.append(pack(_HEADER.size + len(body), kind, flags | NLM_F_REQUEST, first_seq + end - start, 0))
+                parts.append(body)
+                end += 1
+            last = first_seq + end - start - 1
+            parts[-2] = pack(_HEADER.size + len(requests[end - 1][2]), requests[end - 1][0], requests[end - 1][1] | NLM_F_REQUEST | NLM_F_ACK, last, 0)
+            self._seq = last
+            self._sock.send(b"".join(parts))
+            for data, offset, length, kind, flags, seq in self._replies():
+                if kind != NLMSG_ERROR or not first_seq <= seq <= last:
+                    continue
                 code = -struct.unpack_from("=i", data, offset + _HEADER.size)[0]
                 if code:
-                    outcomes[index] = KernelError(code, _kernel_reason(data, offset, length, flags))
-                pending -= 1
-                if not pending:
+                    outcomes[start + seq - first_seq] = KernelError(code, _kernel_reason(data, offset, length, flags))
+                if seq == last:
                     break
+            start = end
         return outcomes

@@ -17,7 +17,10 @@ LOCK_WAIT_SECONDS = 10  # then TRY_AGAIN_LATER; a run holds the lock for well un
 
 
 def _setns(fd: int) -> None:
-    """setns(2) through libc: os.setns exists only from Python 3.12."""
+    """setns(2): os.setns from Python 3.12, through libc before."""
+    if hasattr(os, "setns"):
+        os.setns(fd, CLONE_NEWNET)  # novermin: only where it exists (3.12+)
+        return
     import ctypes
 
     libc = ctypes.CDLL(None, use_errno=True)

@@ -17,11 +17,9 @@ for, with its next hops worked out once, from prevResult as it came.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Mapping, Optional, Sequence, Union
-
 from . import result as results
 from .config import AddRoute, DelRoute, PluginConfig
+from .record import record, replace
 from .result import Result, Route
 from .routes import (
     MAIN_TABLE,
@@ -39,7 +37,11 @@ from .routes import (
     is_default,
 )
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Mapping, Optional, Sequence, Union
+
+    Step = Union["RouteStep", "SysctlStep"]
     from .fields import IPAddress
 
 # The IPv6 settings that let Router Advertisements put routes back.
@@ -48,7 +50,7 @@ ACCEPT_RA_RT_INFO = "accept_ra_rt_info_max_plen"  # more specific routes (Route 
 RA_SETTINGS = (ACCEPT_RA_DEFRTR, ACCEPT_RA_RT_INFO)
 
 
-@dataclass(frozen=True)
+@record
 class Targets:
     """Which interfaces this invocation may change, by name."""
 
@@ -57,7 +59,7 @@ class Targets:
     add_to_index: Optional[int]  # its index in prevResult.interfaces
 
 
-@dataclass(frozen=True)
+@record
 class Observed:
     """What the plan needs from the namespace, read once after entering it."""
 
@@ -68,7 +70,7 @@ class Observed:
     ipv6: Mapping[str, Mapping[str, int]]
 
 
-@dataclass(frozen=True)
+@record
 class RouteStep:
     """Add `new`, delete `old`, or replace `old` by `new` (the same route
     with fewer next hops: the other interfaces' share of a multipath route)."""
@@ -82,7 +84,7 @@ class RouteStep:
         return "add" if self.old is None else "delete" if self.new is None else "replace"
 
 
-@dataclass(frozen=True)
+@record
 class SysctlStep:
     """Set one of the namespace's sysctls; its old value is the undo."""
 
@@ -96,10 +98,8 @@ class SysctlStep:
         return "set"
 
 
-Step = Union[RouteStep, SysctlStep]
 
-
-@dataclass(frozen=True)
+@record
 class Plan:
     steps: tuple[Step, ...]
     result: Result

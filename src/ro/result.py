@@ -8,13 +8,13 @@ priority, table, scope) and interface fields (mtu, socketPath, pciID).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Optional
-
 from . import fields
+from .record import record, replace
 from .versions import INTERFACES_SINCE, ROUTE_FIELDS_SINCE, UNVERSIONED_IPS_SINCE, at_least
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, Optional
     from .fields import IPAddress, IPInterface, IPNetwork
 
 # Route fields the spec added in 1.1.0, with their JSON type bounds.
@@ -27,7 +27,7 @@ EXTRA_ROUTE_FIELDS = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class Route:
     """A CNI route object; `gw` absent means "via the interface's gateway".
 
@@ -49,7 +49,7 @@ class Route:
         return self.dst.version
 
 
-@dataclass(frozen=True)
+@record
 class Interface:
     name: str
     mac: Optional[str] = None
@@ -59,7 +59,7 @@ class Interface:
     pci_id: Optional[str] = None
 
 
-@dataclass(frozen=True)
+@record
 class IPConfig:
     address: IPInterface
     gateway: Optional[IPAddress] = None
@@ -70,7 +70,7 @@ class IPConfig:
         return self.address.version
 
 
-@dataclass(frozen=True)
+@record
 class Result:
     interfaces: tuple[Interface, ...] = ()
     ips: tuple[IPConfig, ...] = ()

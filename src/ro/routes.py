@@ -11,10 +11,11 @@ metrics), in one place, so config, result, CHECK and DEL agree on them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Mapping, Optional
+from .record import hidden, record
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Mapping, Optional
     from .fields import IPAddress, IPNetwork
 
 MAIN_TABLE = 254
@@ -45,7 +46,7 @@ def effective_priority(version: int, priority: Optional[int]) -> int:
     return priority or DEFAULT_PRIORITY[version]
 
 
-@dataclass(frozen=True)
+@record
 class NextHop:
     """One way out of a route: an interface and, unless on-link, a gateway
     (of the other family for an IPv4 route via an IPv6 next hop)."""
@@ -61,7 +62,7 @@ class NextHop:
         return self.oif, self.gateway
 
 
-@dataclass(frozen=True)
+@record
 class KernelRoute:
     """A route as the kernel holds it (or as this plugin will add it)."""
 
@@ -78,8 +79,10 @@ class KernelRoute:
     mtu: Optional[int] = None
     advmss: Optional[int] = None
     # The kernel's own netlink message for this route, so the netlink layer
-    # deletes and restores exactly what it dumped.
-    wire: bytes = field(default=b"", compare=False, repr=False)
+    # deletes and restores exactly what it dumped; and whether the kernel
+    # takes it back as it is (nothing in it to clean).
+    wire: bytes = hidden(default=b"")
+    wire_as_is: bool = hidden(default=False)
 
     @property
     def identity(self) -> tuple:
