@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from netns import Namespace, wait_for
+
 REFERENCE_PLUGINS = Path("/usr/lib/cni")
 CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -77,3 +79,20 @@ def conflist(chain: Chain, version: str, work: Path, route_override: dict, name:
         "name": name,
         "plugins": [interface_plugin(chain, work, **kwargs), {"type": "route-override", **route_override}],
     }
+
+
+# Whether the container's eth0 takes a default route from IPv6 Router
+# Advertisements; route-override sets it to 0 where it deletes the default.
+ACCEPT_RA_DEFRTR = "net/ipv6/conf/eth0/accept_ra_defrtr"
+
+
+def ipv6_defaults(namespace: Namespace, dev: str = "eth0") -> list[dict]:
+    """The namespace's IPv6 default routes on `dev`, whoever made them."""
+    return [route for route in namespace.routes_detailed(6) if route["dst"] == "default" and route.get("dev") == dev]
+
+
+def wait_for_ra_default(namespace: Namespace, dev: str = "eth0") -> dict:
+    """Until a Router Advertisement has put a default route on `dev` (via the router's link-local address)."""
+    (route,) = wait_for(lambda: ipv6_defaults(namespace, dev), f"an RA default route on {dev}", timeout=20)
+    assert route.get("protocol") == "ra" and route["gateway"].startswith("fe80::"), route
+    return route

@@ -10,15 +10,16 @@ also when it fails.
 from __future__ import annotations
 
 import shutil
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
 from chains import REFERENCE_PLUGINS
 from netns import Namespace
+from router import Router
 from runner import PLUGIN
-
 
 
 @pytest.fixture(scope="session")
@@ -52,3 +53,17 @@ def node() -> Iterator[Namespace]:
 @pytest.fixture
 def container() -> Iterator[Namespace]:
     yield from _namespace("ctr")
+
+
+@pytest.fixture
+def radvd(node: Namespace, tmp_path: Path) -> Iterator[Callable[[str], Router]]:
+    """Starts an IPv6 router (radvd) on an interface of the node: a bridge,
+    a macvlan master's peer. Every one started is stopped after the test."""
+    with ExitStack() as routers:
+
+        def start(interface: str) -> Router:
+            router = Router(node, interface, tmp_path)
+            routers.callback(router.stop)
+            return router.start()
+
+        yield start

@@ -3,6 +3,10 @@ chains bridge + host-local + route-override and macvlan + static +
 route-override. libcni caches ADD's result and hands it to CHECK and DEL as
 prevResult, as those runtimes do.
 
+radvd in the node (tests/router.py) sends IPv6 Router Advertisements onto
+the container's link, to show that a default route flushgateway deleted
+stays deleted.
+
 Conf versions 0.3.1, 0.4.0 and 1.0.0: Debian's libcni (1.1.2) and reference
 plugins (1.1.1) do not accept 1.1.0 (covered by tests/test_add.py directly).
 """
@@ -16,8 +20,11 @@ from typing import Iterator
 
 import pytest
 
-from chains import BRIDGE, CLEAN_PATH, MACVLAN, Chain, conflist, need, write_json
+from chains import (
+    ACCEPT_RA_DEFRTR, BRIDGE, CLEAN_PATH, MACVLAN, Chain, conflist, ipv6_defaults, need, wait_for_ra_default, write_json,
+)  # fmt: skip
 from netns import Namespace, ip
+from router import wait_for_advertisements
 
 VERSIONS = ["0.3.1", "0.4.0", "1.0.0"]
 
@@ -209,3 +216,44 @@ def test_an_ecmp_route_through_libcni_and_what_the_reference_plugins_make_of_it(
     assert failed.returncode == 1 and f"next hop via {gws[1]} dev eth0 missing" in failed.stdout
     ok(cni("del", conf, container))
     assert not any(route.startswith("10.210.0.0/16") for route in container.routes(4))
+
+
+# Where the node's IPv6 router sends its Router Advertisements from: the
+# bridge (made by the bridge plugin's ADD), the macvlan master's peer.
+RA_SENDER = {BRIDGE.name: "robr0", MACVLAN.name: "mvpeer"}
+
+
+@pytest.mark.parametrize("chain", [BRIDGE, MACVLAN], ids=["bridge", "macvlan"])
+def test_without_route_override_the_container_learns_the_ra_default_route(
+    cni: Client, container: Namespace, radvd, tmp_path: Path, chain: Chain
+) -> None:
+    """The control for the test below: the node's RAs reach the container's
+    interface and put an IPv6 default route there."""
+    full = conflist(chain, "1.0.0", tmp_path, {})
+    conf = write_json(tmp_path / "net.conflist", {**full, "plugins": full["plugins"][:1]})
+    ok(cni("add", conf, container))
+    radvd(RA_SENDER[chain.name])
+    wait_for_ra_default(container)
+    ok(cni("del", conf, container))
+
+
+@pytest.mark.parametrize("chain", [BRIDGE, MACVLAN], ids=["bridge", "macvlan"])
+def test_flushgateway_keeps_the_ra_default_route_away_and_check_sees_it_return(
+    cni: Client, container: Namespace, radvd, tmp_path: Path, chain: Chain
+) -> None:
+    """RAs every 3-4 s would put the IPv6 default back after ADD deleted
+    it; ADD switched accept_ra_defrtr off, and CHECK notices when it is on
+    again and the route is back."""
+    conf = write_json(tmp_path / "net.conflist", conflist(chain, "1.0.0", tmp_path, {"flushgateway": True}))
+    ok(cni("add", conf, container))
+    radvd(RA_SENDER[chain.name])
+    wait_for_advertisements(container, 3)
+    assert ipv6_defaults(container) == [] and container.sysctl(ACCEPT_RA_DEFRTR) == 0
+    ok(cni("check", conf, container))
+    container.sysctl(ACCEPT_RA_DEFRTR, 1)
+    wait_for_ra_default(container)
+    failed = cni("check", conf, container)
+    assert failed.returncode == 1, failed.stderr
+    assert "net.ipv6.conf.eth0.accept_ra_defrtr is 1, but flushgateway needs 0" in failed.stderr
+    assert "present again, but flushgateway deletes it" in failed.stderr
+    ok(cni("del", conf, container))

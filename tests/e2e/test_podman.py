@@ -1,5 +1,6 @@
 """podman 4.3 with its CNI network backend runs the chains: `podman run`,
-`podman network connect`, and container removal (DEL).
+`podman network connect`, and container removal (DEL); and radvd on a
+node's bridge sends IPv6 Router Advertisements to the containers.
 
 podman runs inside the node namespace through nsenter (not `ip netns exec`,
 which remounts /sys and hides the cgroup mounts runc needs), with its own
@@ -14,9 +15,10 @@ from typing import Iterator
 
 import pytest
 
-from chains import CLEAN_PATH, need, write_json
+from chains import ACCEPT_RA_DEFRTR, CLEAN_PATH, ipv6_defaults, need, wait_for_ra_default, write_json
 from images import busybox_rootfs_tar, podman_storage
 from netns import Namespace
+from router import wait_for_advertisements
 
 IMAGE = "localhost/ro-e2e-busybox:latest"
 
@@ -76,6 +78,10 @@ network_config_dir = "{networks}"
             tmp_path,
         ),
     )  # fmt: skip
+    write_json(
+        networks / "ro-ra.conflist",
+        bridge_network("ro-ra", "ro-ra0", "192.0.2.0/24", "192.0.2.1", [{"dst": "0.0.0.0/0"}], {"flushgateway": True}, tmp_path),
+    )
     with podman_storage(tmp_path) as storage:
         client = Podman(tmp_path, storage, node)
         imported = client("import", str(busybox_rootfs_tar(tmp_path)), IMAGE)
@@ -83,14 +89,21 @@ network_config_dir = "{networks}"
         yield client
 
 
+def start(podman: Podman, name: str, network: str) -> None:
+    """A container that sleeps on `network`. No stop timeout: busybox's
+    sleep, as PID 1, ignores SIGTERM, and removal would wait 10 s for it."""
+    started = podman("run", "--detach", "--stop-timeout", "0", "--name", name, "--network", network, IMAGE, "sleep", "600")
+    assert started.returncode == 0, started.stderr
+
+
 def routes_of(text: str, dev: str) -> set[str]:
     return {" ".join(line.split()) for line in text.splitlines() if f"dev {dev}" in line}
 
 
-def test_podman_sees_both_networks(podman: Podman) -> None:
+def test_podman_sees_the_networks(podman: Podman) -> None:
     """podman drops, silently, a network whose plugins fail VERSION."""
     listed = podman("network", "ls", "--format", "{{.Name}}")
-    assert {"ro-a", "ro-b"} <= set(listed.stdout.split()), listed.stderr
+    assert {"ro-a", "ro-b", "ro-ra"} <= set(listed.stdout.split()), listed.stderr
 
 
 def test_podman_run_shows_the_overridden_routes(podman: Podman) -> None:
@@ -105,8 +118,7 @@ def test_podman_run_shows_the_overridden_routes(podman: Podman) -> None:
 
 
 def test_network_connect_changes_only_that_interfaces_routes_and_rm_runs_del_cleanly(podman: Podman, tmp_path: Path) -> None:
-    started = podman("run", "--detach", "--name", "ro-e2e", "--network", "ro-a", IMAGE, "sleep", "600")
-    assert started.returncode == 0, started.stderr
+    start(podman, "ro-e2e", "ro-a")
     before = podman("exec", "ro-e2e", "ip", "route").stdout
     connected = podman("network", "connect", "ro-b", "ro-e2e")
     assert connected.returncode == 0, connected.stderr
@@ -120,3 +132,36 @@ def test_network_connect_changes_only_that_interfaces_routes_and_rm_runs_del_cle
     # DEL ran through both chains: host-local released both addresses
     leases = [p.name for p in (tmp_path / "ipam").rglob("*") if p.is_file() and p.name[0].isdigit()]
     assert leases == [], leases
+
+
+class ContainerNetns(Namespace):
+    """The network namespace podman made for a container, by its path in
+    /run/netns (podman removes it with the container)."""
+
+    def __init__(self, path: str) -> None:
+        self.path, self.name = path, Path(path).name
+
+
+def run_beside_a_router(podman: Podman, radvd, network: str, bridge: str) -> ContainerNetns:
+    """A container on `network`, then radvd on that network's bridge in the node."""
+    start(podman, f"ctr-{network}", network)
+    inspected = podman("inspect", "--format", "{{.NetworkSettings.SandboxKey}}", f"ctr-{network}")
+    assert inspected.returncode == 0, inspected.stderr
+    radvd(bridge)
+    return ContainerNetns(inspected.stdout.strip())
+
+
+def test_without_a_flush_rule_the_container_learns_the_ra_default_route(podman: Podman, radvd) -> None:
+    """The control for the test below: ro-a's route-override only adds
+    routes, so the node's RAs give the container an IPv6 default route."""
+    container = run_beside_a_router(podman, radvd, "ro-a", "ro-a0")
+    wait_for_ra_default(container)
+    assert container.sysctl(ACCEPT_RA_DEFRTR) == 1
+
+
+def test_flushgateway_keeps_the_ra_default_route_out_of_the_container(podman: Podman, radvd) -> None:
+    """What podman users get from a flushgateway network: no IPv6 default
+    from the node's router either, RA after RA."""
+    container = run_beside_a_router(podman, radvd, "ro-ra", "ro-ra0")
+    wait_for_advertisements(container, 3)
+    assert ipv6_defaults(container) == [] and container.sysctl(ACCEPT_RA_DEFRTR) == 0
