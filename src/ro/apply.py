@@ -29,14 +29,12 @@ if TYPE_CHECKING:
 def _runs(items: Sequence[T], step: Callable[[T], Step]) -> Iterator[tuple[bool, list[T]]]:
     """Consecutive items by whether their step is a route change: route
     changes in a row go to the kernel in one batch."""
-    run: list[T] = []
-    for item in items:
-        if run and isinstance(step(run[0]), RouteStep) != isinstance(step(item), RouteStep):
-            yield isinstance(step(run[0]), RouteStep), run
-            run = []
-        run.append(item)
-    if run:
-        yield isinstance(step(run[0]), RouteStep), run
+    kinds = [isinstance(step(item), RouteStep) for item in items]
+    start = 0
+    for end in range(1, len(items) + 1):
+        if end == len(items) or kinds[end] != kinds[start]:
+            yield kinds[start], list(items[start:end])
+            start = end
 
 
 def _words(error: Refusal) -> str:

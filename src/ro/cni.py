@@ -6,7 +6,8 @@ renders any CniError as the CNI error object. The plugin never touches the
 environment or writes to stdout itself.
 
 Imports stay minimal here: VERSION, STATUS and GC, and every environment or
-decoding error, are answered without loading the planner or pyroute2.
+decoding error, are answered without loading the planner or the netlink
+layer (VERSION not even the log).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import os
 import sys
 
 from . import jsonio, versions
-from .log import Log, context_of
 from .errors import (
     DECODING_FAILURE,
     INCOMPATIBLE_VERSION,
@@ -29,6 +29,8 @@ from .errors import (
 TYPE_CHECKING = False  # typing costs ~3 ms per process; only annotations need it
 if TYPE_CHECKING:
     from typing import BinaryIO, Mapping, Optional
+
+    from .log import Log
 
 COMMANDS = ("ADD", "DEL", "CHECK", "VERSION", "STATUS", "GC")
 NEEDS_CONTAINER = ("ADD", "DEL", "CHECK")  # CNI_CONTAINERID and CNI_IFNAME
@@ -150,12 +152,24 @@ def _write(stream: BinaryIO, document: dict) -> None:
         pass  # the runtime stopped listening; nothing else can be told
 
 
+def _context(environ: Mapping[str, str]) -> str:
+    from .log import context_of
+
+    return context_of(environ.get("CNI_COMMAND", ""), environ.get("CNI_CONTAINERID", ""), environ.get("CNI_IFNAME", ""))
+
+
+def _stderr_log(environ: Mapping[str, str]) -> Log:
+    """Where errors go before the config says where (ro.log is loaded only then: VERSION never needs it)."""
+    from .log import Log
+
+    return Log(context=_context(environ))
+
+
 def run(environ: Mapping[str, str], stdin: BinaryIO, stdout: BinaryIO) -> int:
     """The exit code of one invocation; prints at most one JSON document."""
     version = versions.LATEST  # errors are printed in the request's version once it is known
     command = environ.get("CNI_COMMAND", "")
-    context = context_of(command, environ.get("CNI_CONTAINERID", ""), environ.get("CNI_IFNAME", ""))
-    log = Log(context=context)  # errors to stderr, until the config says otherwise
+    log: Optional[Log] = None  # errors to stderr, until the config says otherwise
     try:
         _check_environment(command, environ)
         if command == "VERSION":
@@ -163,7 +177,9 @@ def run(environ: Mapping[str, str], stdin: BinaryIO, stdout: BinaryIO) -> int:
         else:
             config = _decode_config(stdin)
             version = _cni_version(config)
-            log = Log.for_config(config, context)
+            from .log import Log
+
+            log = Log.for_config(config, _context(environ))
             if command == "CHECK":
                 _needs(command, version, versions.CHECK_SINCE)
             elif command in ("STATUS", "GC"):
@@ -172,6 +188,7 @@ def run(environ: Mapping[str, str], stdin: BinaryIO, stdout: BinaryIO) -> int:
 
             document = plugin.COMMANDS[command](Request(command, environ, config, version, log))
     except CniError as error:
+        log = log or _stderr_log(environ)
         log.error(f"error {error.code}: {error.msg}" + (f" [{error.details}]" if error.details else ""))
         _write(stdout, error_document(error, version))
         return 1
@@ -180,7 +197,7 @@ def run(environ: Mapping[str, str], stdin: BinaryIO, stdout: BinaryIO) -> int:
 
         traceback.print_exc(file=sys.stderr)
         internal = CniError(INTERNAL, f"internal error: {type(error).__name__}: {error}"[:500], "traceback on stderr")
-        log.error(f"error {internal.code}: {internal.msg}")
+        (log or _stderr_log(environ)).error(f"error {internal.code}: {internal.msg}")
         _write(stdout, error_document(internal, version))
         return 1
     if document is not None:

@@ -29,7 +29,7 @@ from .routes import KernelRoute, NextHop
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Iterator, Optional, Sequence
+    from typing import Collection, Iterator, Optional, Sequence
     from .fields import IPAddress
     from .plan import RouteStep
 
@@ -37,10 +37,11 @@ NETLINK_ROUTE = 0
 SOL_NETLINK = 270
 NETLINK_CAP_ACK = 10
 NETLINK_EXT_ACK = 11
+NETLINK_GET_STRICT_CHK = 12
 RTM_NEWROUTE, RTM_DELROUTE, RTM_GETROUTE = 24, 25, 26
 RTM_NEWNEXTHOP, RTM_GETNEXTHOP = 104, 106
 NLMSG_ERROR, NLMSG_DONE = 2, 3
-NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP_INTR = 0x1, 0x4, 0x10
+NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP_INTR, NLM_F_DUMP_FILTERED = 0x1, 0x4, 0x10, 0x20
 NLM_F_DUMP = 0x300
 NLM_F_REPLACE, NLM_F_EXCL, NLM_F_CREATE = 0x100, 0x200, 0x400
 NLM_F_ACK_TLVS = 0x200  # in an ack: extended-ack attributes follow
@@ -186,16 +187,16 @@ def decode_route(message: bytes) -> Optional[KernelRoute]:
             break
         value = position + 4
         attr &= 0x3FFF  # without the nested and byte-order bits
-        if attr == RTA_DST:
+        if attr == RTA_TABLE:  # in the order dumps carry them
+            table = unpack_u32(message, value)[0]
+        elif attr == RTA_DST:
             dst = message[value : position + length]
-        elif attr == RTA_OIF:
-            oif = unpack_u32(message, value)[0]
-        elif attr == RTA_GATEWAY:
-            gateway = address(message[value : position + length])
         elif attr == RTA_PRIORITY:
             priority = unpack_u32(message, value)[0]
-        elif attr == RTA_TABLE:
-            table = unpack_u32(message, value)[0]
+        elif attr == RTA_GATEWAY:
+            gateway = address(message[value : position + length])
+        elif attr == RTA_OIF:
+            oif = unpack_u32(message, value)[0]
         elif attr == RTA_CACHEINFO:
             as_is = False
         elif attr == RTA_SRC:
@@ -218,7 +219,7 @@ def decode_route(message: bytes) -> Optional[KernelRoute]:
     if not hops and (oif is not None or gateway is not None):
         hops = (NextHop(oif, gateway, 1, flags & 0xFF),)
     return KernelRoute(
-        network((dst or bytes(size), dst_len)),
+        (network, dst or bytes(size), dst_len, 4 if family == AF_INET else 6),
         hops,
         table,
         priority,
@@ -334,9 +335,9 @@ def replayable(wire: bytes, keep_hops: bool = True, as_is: bool = False) -> byte
     kernel refuses an id with the next hops it stands for). Without
     `keep_hops`, also without anything that says where the route goes.
     `as_is`: decoding found nothing to clean (most IPv4 routes)."""
-    family, dst_len, src_len, tos, table, protocol, scope, kind, flags = _RTMSG.unpack_from(wire, _HEADER.size)
     if keep_hops and as_is:
         return wire[_HEADER.size :]
+    family, dst_len, src_len, tos, table, protocol, scope, kind, flags = _RTMSG.unpack_from(wire, _HEADER.size)
     attrs = list(_attrs(wire, _BODY, len(wire)))
     by_id = any(attr == RTA_NH_ID for attr, _, _ in attrs)
     out = []
@@ -414,6 +415,11 @@ class RouteSocket:
                 self._sock.setsockopt(SOL_NETLINK, option, 1)
             except OSError:
                 pass  # older kernels: plain acks, no reason text
+        try:
+            self._sock.setsockopt(SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1)
+            self._strict = True  # dumps take filters
+        except OSError:
+            self._strict = False
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RECV_BUFFER)
         self._sock.bind((0, 0))
         self._seq = 0
@@ -431,22 +437,48 @@ class RouteSocket:
         self._seq += 1
         return self._seq
 
-    def routes(self) -> list[KernelRoute]:
-        """Every IPv4 and IPv6 route of every table, dumped once; routes on
-        nexthop objects get the next hops of their object."""
+    def routes(self, oifs: Collection[int]) -> list[KernelRoute]:
+        """The IPv4 and IPv6 routes of every table with a next hop on one of
+        `oifs`, each read once; routes on nexthop objects get the next hops
+        of their object. The kernel filters them (strict dump checking,
+        Linux 4.20 and later), so the routes of other interfaces (a
+        namespace may hold a hundred thousand) are never even read; where it
+        cannot, all routes are read and filtered here."""
         for _ in range(_DUMP_ATTEMPTS):
-            messages, interrupted = self._dump(RTM_GETROUTE, 12)
+            messages, interrupted, filtered = self._route_messages(oifs)
             if not interrupted:
-                routes = [route for route in map(decode_route, messages) if route is not None]
-                return self._resolve_nexthops(routes)
-        raise CniError(TRY_AGAIN_LATER, "the route table kept changing while it was read; try again")
+                break
+        else:
+            raise CniError(TRY_AGAIN_LATER, "the route table kept changing while it was read; try again")
+        routes = [route for route in map(decode_route, messages) if route is not None]
+        if len(oifs) > 1 and filtered:  # a multipath route over two of them came twice
+            routes = list(dict.fromkeys(routes))
+        routes = self._resolve_nexthops(routes)
+        return routes if filtered else [route for route in routes if any(hop.oif in oifs for hop in route.hops)]
+
+    def _route_messages(self, oifs: Collection[int]) -> tuple[list[bytes], bool, bool]:
+        """The dumped route messages for `oifs`, whether a change interrupted
+        a dump, and whether the kernel filtered them (else they are all)."""
+        if self._strict:
+            messages: list[bytes] = []
+            interrupted, filtered = False, True
+            for family in (AF_INET, AF_INET6):
+                for oif in oifs:
+                    request = _RTMSG.pack(family, 0, 0, 0, 0, 0, 0, 0, 0) + _attr(RTA_OIF, _U32.pack(oif))
+                    some, changed, by_kernel = self._dump(RTM_GETROUTE, request)
+                    messages += some
+                    interrupted |= changed
+                    filtered &= by_kernel
+            if filtered:
+                return messages, interrupted, True
+        return self._dump(RTM_GETROUTE, bytes(_RTMSG.size))
 
     def _resolve_nexthops(self, routes: list[KernelRoute]) -> list[KernelRoute]:
         """Next hops for routes on nexthop objects that the dump gave only by
         id (as it does with net.ipv4.nexthop_compat_mode = 0)."""
         if not any(route.nhid is not None and not route.hops for route in routes):
             return routes
-        messages, _ = self._dump(RTM_GETNEXTHOP, 8)
+        messages, _, _ = self._dump(RTM_GETNEXTHOP, bytes(8))  # struct nhmsg, family AF_UNSPEC
         objects = decode_nexthops(messages)
         return [
             replace(route, hops=objects.get(route.nhid, ())) if route.nhid is not None and not route.hops else route
@@ -465,26 +497,33 @@ class RouteSocket:
                 yield data, offset, length, kind, flags, seq
                 offset += (length + 3) & ~3
 
-    def _dump(self, kind: int, body: int) -> tuple[list[bytes], bool]:
-        """The messages of one dump request (`body` zero bytes of family-less header)."""
+    def _dump(self, kind: int, body: bytes) -> tuple[list[bytes], bool, bool]:
+        """The messages of one dump request, whether a change interrupted it,
+        and whether the kernel applied the request's filter. (A loop of its
+        own, not _replies(): it runs once per route of a large table.)"""
         seq = self._next_seq()
-        request = bytearray(_HEADER.size + body)
-        _HEADER.pack_into(request, 0, len(request), kind, NLM_F_REQUEST | NLM_F_DUMP, seq, 0)
-        self._sock.send(request)
+        self._sock.send(_HEADER.pack(_HEADER.size + len(body), kind, NLM_F_REQUEST | NLM_F_DUMP, seq, 0) + body)
         messages: list[bytes] = []
         interrupted = False
-        for data, offset, length, reply, flags, reply_seq in self._replies():
-            if reply_seq != seq:
-                continue
-            interrupted |= bool(flags & NLM_F_DUMP_INTR)
-            if reply == NLMSG_DONE:
-                return messages, interrupted
-            if reply == NLMSG_ERROR:
-                code = -struct.unpack_from("=i", data, offset + _HEADER.size)[0]
-                raise CniError(KERNEL_REFUSED, f"cannot read routes: {os.strerror(code)}")
-            if reply in (RTM_NEWROUTE, RTM_NEWNEXTHOP):
-                messages.append(data[offset : offset + length])
-        raise AssertionError("_replies() never ends")
+        unpack = _HEADER.unpack_from
+        while True:
+            data = self._sock.recv(_RECV_BUFFER)
+            offset, size = 0, len(data)
+            while offset + _HEADER.size <= size:
+                length, reply, flags, reply_seq, _ = unpack(data, offset)
+                if length < _HEADER.size:
+                    break
+                if reply_seq == seq:
+                    if flags & NLM_F_DUMP_INTR:
+                        interrupted = True
+                    if reply == RTM_NEWROUTE or reply == RTM_NEWNEXTHOP:
+                        messages.append(data[offset : offset + length])
+                    elif reply == NLMSG_DONE:
+                        return messages, interrupted, bool(flags & NLM_F_DUMP_FILTERED)
+                    elif reply == NLMSG_ERROR:
+                        code = -struct.unpack_from("=i", data, offset + _HEADER.size)[0]
+                        raise CniError(KERNEL_REFUSED, f"cannot read routes: {os.strerror(code)}")
+                offset += (length + 3) & ~3
 
     def transact(self, requests: Sequence[tuple[int, int, bytes]]) -> list[Optional[KernelError]]:
         """Send (type, flags, body) requests in order; return each one's
@@ -496,20 +535,22 @@ class RouteSocket:
         pack = _HEADER.pack
         start = 0
         while start < len(requests):
-            first_seq = self._seq + 1
-            parts = []
-            size = 0
-            end = start
-            while end < len(requests) and end - start < _BATCH and (end == start or size + len(requests[end][2]) <= _BATCH_BYTES):
-                kind, flags, body = requests[end]
-                size += _HEADER.size + len(body)
-                parts.append(pack(_HEADER.size + len(body), kind, flags | NLM_F_REQUEST, first_seq + end - start, 0))
-                parts.append(body)
+            end, size = start, 0
+            while end < len(requests) and end - start < _BATCH:
+                size += _HEADER.size + len(requests[end][2])
+                if end > start and size > _BATCH_BYTES:
+                    break
                 end += 1
-            last = first_seq + end - start - 1
-            parts[-2] = pack(_HEADER.size + len(requests[end - 1][2]), requests[end - 1][0], requests[end - 1][1] | NLM_F_REQUEST | NLM_F_ACK, last, 0)
-            self._seq = last
-            self._sock.send(b"".join(parts))
+            first_seq = self._seq + 1
+            last = self._seq = first_seq + end - start - 1
+            self._sock.send(
+                b"".join(
+                    [
+                        pack(_HEADER.size + len(body), kind, flags | (NLM_F_REQUEST | NLM_F_ACK if seq == last else NLM_F_REQUEST), seq, 0) + body
+                        for seq, (kind, flags, body) in zip(range(first_seq, last + 1), requests[start:end])
+                    ]
+                )
+            )
             for data, offset, length, kind, flags, seq in self._replies():
                 if kind != NLMSG_ERROR or not first_seq <= seq <= last:
                     continue

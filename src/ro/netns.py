@@ -1,7 +1,7 @@
 """Entering the container's network namespace, one run at a time.
 
-Kept apart from ro.netlink (and so from pyroute2): DEL finds out that a
-namespace is gone without paying for the netlink layer.
+Kept apart from ro.netlink: DEL finds out that a namespace is gone without
+paying for the netlink layer.
 """
 
 from __future__ import annotations

@@ -130,15 +130,15 @@ def flushroutes_removes(route: KernelRoute, hop: NextHop, oifs: frozenset) -> bo
         hop.oif in oifs
         and route.table == MAIN_TABLE
         and route.type == RTN_UNICAST
-        and (hop.gateway is not None or is_default(route.dst))
-        and not (route.dst.version == 6 and route.dst.is_link_local)
+        and (hop.gateway is not None or route.prefixlen == 0)
+        and not (route.version == 6 and route.dst.is_link_local)
     )
 
 
 def flushgateway_removes(route: KernelRoute, hop: NextHop, oifs: frozenset) -> bool:
     """flushgateway: the default routes (0.0.0.0/0, ::/0) on the target
     interfaces, in the main table."""
-    return hop.oif in oifs and route.table == MAIN_TABLE and route.type == RTN_UNICAST and is_default(route.dst)
+    return hop.oif in oifs and route.table == MAIN_TABLE and route.type == RTN_UNICAST and route.prefixlen == 0
 
 
 def delroutes_removes(entry: DelRoute, route: KernelRoute, hop: NextHop, oifs: frozenset) -> bool:
@@ -170,7 +170,8 @@ class Rules:
     """The deleting rules of one config, in order, for the target interfaces."""
 
     def __init__(self, config: PluginConfig, oifs: frozenset) -> None:
-        self.config = config
+        self.flushroutes = config.flushroutes
+        self.flushgateway = config.flushgateway
         self.oifs = oifs
         self.delroutes: dict[tuple, list[tuple[int, DelRoute]]] = {}
         for i, entry in enumerate(config.delroutes):
@@ -178,17 +179,21 @@ class Rules:
 
     def reason(self, route: KernelRoute, hop: NextHop) -> Optional[str]:
         """The first rule that removes this next hop of `route`, if any."""
-        if self.config.flushroutes and flushroutes_removes(route, hop, self.oifs):
+        if self.flushroutes and flushroutes_removes(route, hop, self.oifs):
             return "flushroutes"
-        if self.config.flushgateway and flushgateway_removes(route, hop, self.oifs):
+        if self.flushgateway and flushgateway_removes(route, hop, self.oifs):
             return "flushgateway"
-        for i, entry in self.delroutes.get((route.dst, route.table), ()):
-            if delroutes_removes(entry, route, hop, self.oifs):
-                return f"delroutes[{i}]"
+        if self.delroutes:
+            for i, entry in self.delroutes.get((route.dst, route.table), ()):
+                if delroutes_removes(entry, route, hop, self.oifs):
+                    return f"delroutes[{i}]"
         return None
 
     def cut(self, route: KernelRoute) -> tuple[tuple[NextHop, ...], list[tuple[NextHop, str]]]:
         """The next hops `route` keeps, and those removed with their reason."""
+        if len(route.hops) == 1:  # most routes: no lists to build
+            reason = self.reason(route, route.hops[0])
+            return ((), [(route.hops[0], reason)]) if reason else (route.hops, [])
         kept: list[NextHop] = []
         removed: list[tuple[NextHop, str]] = []
         for hop in route.hops:
@@ -201,6 +206,8 @@ class Rules:
 
 
 def _reasons(removed: list[tuple[NextHop, str]]) -> str:
+    if len(removed) == 1:
+        return removed[0][1]
     return ", ".join(dict.fromkeys(reason for _, reason in removed))
 
 
@@ -290,11 +297,15 @@ def _cut_result(config: PluginConfig, rules: Rules, oif: int, interface: Optiona
     return replace(after, routes=tuple(routes))
 
 
-def _ra_steps(config: PluginConfig, chosen: Targets, seen: Observed, route_steps: Sequence[RouteStep]) -> list[SysctlStep]:
+def ra_steps(
+    config: PluginConfig, chosen: Targets, links: Mapping[str, int], ipv6: Mapping[str, Mapping[str, int]], route_steps: Sequence[RouteStep] = ()
+) -> list[SysctlStep]:
     """Router Advertisements must not put back what the rules delete: no
     default routes where a rule deletes them (even before the first RA
     came), no more specific RA routes under flushroutes or where delroutes
-    deleted one. Interfaces without IPv6 learn nothing and are skipped."""
+    deleted one (of `route_steps`). Interfaces without IPv6 learn nothing
+    and are skipped. Without route steps, what ADD sets before it even
+    reads the routes, so that no RA can add one it would miss."""
     defaults = deletes_defaults(config)
     specifics: dict[int, str] = {}
     for step in route_steps:
@@ -305,12 +316,12 @@ def _ra_steps(config: PluginConfig, chosen: Targets, seen: Observed, route_steps
                     specifics.setdefault(oif, step.reason)
     steps = []
     for name in chosen.names:
-        settings = seen.ipv6.get(name)
+        settings = ipv6.get(name)
         if settings is None:
             continue
         wanted = {
             ACCEPT_RA_DEFRTR: defaults,
-            ACCEPT_RA_RT_INFO: "flushroutes" if config.flushroutes else specifics.get(seen.links.get(name, -1)),
+            ACCEPT_RA_RT_INFO: "flushroutes" if config.flushroutes else specifics.get(links.get(name, -1)),
         }
         for setting, reason in wanted.items():
             if reason and settings.get(setting, 0) != 0:
@@ -320,6 +331,12 @@ def _ra_steps(config: PluginConfig, chosen: Targets, seen: Observed, route_steps
 
 def ra_key(ifname: str, setting: str) -> str:
     return f"net/ipv6/conf/{ifname}/{setting}"
+
+
+def settings_after(ipv6: Mapping[str, Mapping[str, int]], steps: Sequence[SysctlStep]) -> dict[str, dict[str, int]]:
+    """The RA settings as they are once `steps` are made."""
+    made = {step.key: step.new for step in steps}
+    return {name: {setting: made.get(ra_key(name, setting), value) for setting, value in values.items()} for name, values in ipv6.items()}
 
 
 def plan_add(config: PluginConfig, chosen: Targets, seen: Observed) -> Plan:
@@ -354,7 +371,7 @@ def plan_add(config: PluginConfig, chosen: Targets, seen: Observed) -> Plan:
         if route not in listed:
             listed.add(route)
             added.append(route)
-    steps = _ra_steps(config, chosen, seen, route_steps) + route_steps
+    steps = ra_steps(config, chosen, seen.links, seen.ipv6, route_steps) + route_steps
     return Plan(tuple(steps), replace(result, routes=result.routes + tuple(added)))
 
 

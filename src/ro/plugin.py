@@ -6,16 +6,14 @@ netlink socket.
 
 The planner and the netlink layer are imported inside the commands that use
 them: every pod start pays for each import, and STATUS, GC and a DEL whose
-namespace is gone answer without them (pyroute2 alone costs ~25 ms).
+namespace is gone answer without them.
 """
 
 from __future__ import annotations
 
-from importlib.machinery import PathFinder
-
 from . import netns
 from .cni import Request
-from .errors import CHECK_FAILED, INVALID_CONFIG, NETNS_UNUSABLE, NOT_AVAILABLE, CniError
+from .errors import CHECK_FAILED, INVALID_CONFIG, NETNS_UNUSABLE, CniError
 from .log import INFO
 
 TYPE_CHECKING = False
@@ -51,50 +49,61 @@ def _report(log: Log, steps: Sequence[Step], names: Mapping[int, str]) -> None:
             log.info(f"{describe_step(step, names)} ({step.reason})")
 
 
+def ra_settings(config: PluginConfig, chosen: Targets, links: Mapping[str, int]) -> Mapping[str, Mapping[str, int]]:
+    """Where a rule deletes routes, the RA settings of the target interfaces."""
+    from . import sysctl
+    from .plan import RA_SETTINGS
+
+    if not (config.flushroutes or config.flushgateway or config.delroutes):
+        return {}
+    return sysctl.ipv6_settings([name for name in chosen.names if name in links], RA_SETTINGS)
+
+
 def observe(config: PluginConfig, chosen: Targets, links: dict[str, int], sock: RouteSocket) -> Observed:
     """What the plan needs from the namespace (entered already), read once:
-    its routes, and where a rule deletes routes, the RA settings of the
-    target interfaces."""
-    from . import sysctl
-    from .plan import RA_SETTINGS, Observed
+    the routes on the target interfaces, and their RA settings."""
+    from .plan import Observed
 
-    ipv6: Mapping[str, Mapping[str, int]] = {}
-    if config.flushroutes or config.flushgateway or config.delroutes:
-        ipv6 = sysctl.ipv6_settings([name for name in chosen.names if name in links], RA_SETTINGS)
-    return Observed(links, sock.routes(), ipv6)
+    return Observed(links, sock.routes(list(links.values())), ra_settings(config, chosen, links))
 
 
 def add_in_namespace(config: PluginConfig, ifname: str, path: str, log: Log, apply: bool) -> tuple[Plan, Mapping[int, str]]:
     """Enter the namespace at `path` and plan ADD there; with `apply`, also
     make the changes, all or nothing. Returns the plan and the interface
-    names by index. `route-override explain` is this without `apply`."""
+    names by index. `route-override explain` is this without `apply`.
+
+    The RA settings come first, before the routes are read: a Router
+    Advertisement after that cannot add a route, and one before it added
+    its route in time to be read and deleted."""
     from . import netlink, plan
 
     chosen = plan.targets(config.prev_result, ifname)
     netns.enter(path)
     links = netlink.require_links(chosen.names)
     names = netlink.LinkNames(links)
+    ipv6 = ra_settings(config, chosen, links)
+    first = plan.ra_steps(config, chosen, links, ipv6)
     with netlink.RouteSocket() as sock:
-        seen = observe(config, chosen, links, sock)
-        changes = plan.plan_add(config, chosen, seen)
-        log.debug(
-            f"interfaces {', '.join(chosen.names)} (adding to {chosen.add_to}); "
-            f"{len(seen.routes)} routes in the namespace; {len(changes.steps)} changes planned"
-        )
+        transaction = None
         if apply:
             from .apply import Transaction
 
             transaction = Transaction(sock, names)
-            settings = tuple(step for step in changes.steps if isinstance(step, plan.SysctlStep))
-            if settings:
-                # The RA settings first; then the routes are read again, so
-                # that a Router Advertisement that came in between is seen,
-                # and what it added is deleted too.
-                transaction.apply(settings)
-                again = plan.plan_add(config, chosen, observe(config, chosen, links, sock))
-                changes = plan.Plan(settings + again.steps, again.result)
-            transaction.apply(changes.steps[len(settings) :])
-    return changes, names
+            transaction.apply(first)
+        try:
+            seen = plan.Observed(links, sock.routes(list(links.values())), plan.settings_after(ipv6, first))
+            changes = plan.plan_add(config, chosen, seen)
+            log.debug(
+                f"interfaces {', '.join(chosen.names)} (adding to {chosen.add_to}); "
+                f"{len(seen.routes)} routes on them; {len(first) + len(changes.steps)} changes planned"
+            )
+            if transaction is not None:
+                transaction.apply(changes.steps)
+        except BaseException:
+            if transaction is not None:
+                transaction.rollback()  # the RA settings, when reading the routes failed
+            raise
+    return plan.Plan(tuple(first) + changes.steps, changes.result), names
 
 
 def cmd_add(request: Request) -> dict:
@@ -162,9 +171,8 @@ def cmd_del(request: Request) -> None:
 
 
 def cmd_status(request: Request) -> None:
-    """Ready when the netlink codec is in this build; nothing else is needed."""
-    if PathFinder.find_spec("pyroute2") is None:  # importlib.util would cost ~4 ms more
-        raise CniError(NOT_AVAILABLE, "pyroute2 is missing from this build of route-override")
+    """Always ready: the plugin needs nothing but the kernel and this file
+    (the launcher already refused a python3 too old to run it)."""
     return None
 
 

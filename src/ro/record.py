@@ -3,10 +3,16 @@
 `import dataclasses` pulls in inspect, re, enum and copy: measured here, it
 adds about as much to a pod start as the plugin's whole netlink work. A
 record is declared the same way (annotated fields, defaults after the
-required ones), type checkers read it as a frozen dataclass (PEP 681), and
-it costs one small generated __init__ per class. Instances have __slots__,
-compare and hash by their fields (those declared with `hidden` excepted),
-and are changed only through `replace`.
+required ones), type checkers read it as a frozen dataclass (PEP 681) and
+refuse assignments to its fields, and it costs one small generated
+__init__ per class. Instances have __slots__, compare and hash by their
+fields (those declared with `hidden` excepted), and are changed only
+through `replace`.
+
+Frozen is the type checker's to enforce (mypy runs in the test suite):
+without a __setattr__ that refuses, __init__ stores each field straight in
+its slot, three times faster, and a dump of ten thousand routes makes ten
+thousand records.
 """
 
 from __future__ import annotations
@@ -34,14 +40,6 @@ def hidden(*, default: Any) -> Any:
     return _Hidden(default)
 
 
-class FrozenError(AttributeError):
-    pass
-
-
-def _frozen(self: object, name: str, value: object = None) -> None:
-    raise FrozenError(f"{type(self).__name__} is frozen: use replace()")
-
-
 @dataclass_transform(frozen_default=True, field_specifiers=(hidden,))
 def record(cls: type[T]) -> type[T]:
     """The class as a frozen record of its annotated fields."""
@@ -50,17 +48,15 @@ def record(cls: type[T]) -> type[T]:
     shown = tuple(name for name in names if not isinstance(defaults.get(name), _Hidden))
     values = {f"_d_{name}": getattr(value, "default", value) for name, value in defaults.items()}
     params = ", ".join(name + (f"=_d_{name}" if name in defaults else "") for name in names)
-    body = "".join(f"\n    _set(self, {name!r}, {name})" for name in names) or "\n    pass"
+    body = "".join(f"\n    self.{name} = {name}" for name in names) or "\n    pass"
     key = "".join(f"self.{name}, " for name in shown)
     code = f"def __init__(self, {params}):{body}\ndef _key(self):\n    return ({key})"
-    scope: dict = {"_set": object.__setattr__, **values}
+    scope: dict = dict(values)
     exec(code.replace("(self, )", "(self)"), scope)  # fixed text, made of the class's own field names
     namespace = {key: value for key, value in cls.__dict__.items() if key not in defaults and key not in ("__dict__", "__weakref__")}
     namespace.update(
         __slots__=tuple(names),
         __init__=scope["__init__"],
-        __setattr__=_frozen,
-        __delattr__=_frozen,
         __match_args__=tuple(names),
         _fields=tuple(names),
         _key=scope["_key"],
