@@ -16,7 +16,7 @@ from . import fields, jsonio
 from .errors import INVALID_CONFIG, CniError
 from .log import LOG_KEYS, read_log_settings
 from .record import hidden, record
-from .result import Result, Route, gateways, parse_result, route, route_fields
+from .result import Result, Route, extras_of, gateways, parse_result, route, route_fields
 from .routes import MAIN_TABLE, MAX_NEXT_HOPS, SCOPE_LINK, effective_priority
 from .versions import ROUTE_FIELDS_SINCE, at_least
 
@@ -64,8 +64,7 @@ class AddRoute:
         return (self.dst, self.table or MAIN_TABLE, effective_priority(self.version, self.priority))
 
     def result_route(self) -> Route:
-        extras = {key: getattr(self, key) for key in ("mtu", "advmss", "priority", "table", "scope")}
-        return route(self.dst, self.gateways, **{key: value for key, value in extras.items() if value is not None})
+        return route(self.dst, self.gateways, **extras_of(self))
 
 
 @record

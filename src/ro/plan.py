@@ -41,8 +41,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Mapping, Optional, Sequence, Union
 
-    Step = Union["RouteStep", "SysctlStep"]
     from .fields import IPAddress
+
+    Step = Union["RouteStep", "SysctlStep"]
 
 # The IPv6 settings that let Router Advertisements put routes back.
 ACCEPT_RA_DEFRTR = "accept_ra_defrtr"  # default routes
@@ -92,11 +93,6 @@ class SysctlStep:
     old: int
     new: int
     reason: str
-
-    @property
-    def action(self) -> str:
-        return "set"
-
 
 
 @record
@@ -291,8 +287,7 @@ def _cut_result(config: PluginConfig, rules: Rules, oif: int, interface: Optiona
             continue
         gateways = tuple(hop.gateway for hop in kept)
         if removed or result_hops(route, after, interface) != gateways:
-            extras = {k: getattr(route, k) for k in ("mtu", "advmss", "priority", "table", "scope") if getattr(route, k) is not None}
-            route = results.route(route.dst, tuple(g for g in gateways if g is not None), **extras)
+            route = results.route(route.dst, tuple(g for g in gateways if g is not None), **results.extras_of(route))
         routes.append(route)
     return replace(after, routes=tuple(routes))
 

@@ -154,6 +154,11 @@ def route_fields(obj: dict, path: str, extra_fields: bool, version: int) -> dict
     return extras
 
 
+def extras_of(route: Any) -> dict[str, int]:
+    """The 1.1.0 fields a route (or an addroutes entry) sets."""
+    return {key: getattr(route, key) for key in EXTRA_ROUTE_FIELDS if getattr(route, key) is not None}
+
+
 def route(dst: IPNetwork, hops: tuple[IPAddress, ...], **extras: Any) -> Route:
     """A result route through `hops`: `gw` for one, `gws` for several."""
     if len(hops) > 1:
