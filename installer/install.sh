@@ -119,7 +119,12 @@ log "mode $MODE, source $SOURCE, destination $DEST_DIR"
 check_python
 install_plugin
 if [ "$MODE" = daemon ]; then
-    trap 'log "stopping"; exit 0' TERM INT
+    # The shell waits on a background sleep (a foreground one would hold off
+    # TERM for up to an hour), so stopping must kill that child too, or it
+    # outlives us. $! names it from the moment it exists (a variable set
+    # after `sleep &` would leave a window); before the first one it is
+    # unset, hence set +u.
+    trap 'log "stopping"; set +u; kill $! 2>/dev/null || :; exit 0' TERM INT
     log "installed; staying alive (daemon mode)"
     while :; do
         sleep 3600 &
