@@ -22,7 +22,6 @@ import sys
 
 BUILD_ID = "@BUILD_ID@"  # shiv's hash of site-packages, filled in by build/finish_pyz.py
 FLOOR = (3, 9)  # pyproject.toml's requires-python
-NEWER = ("python3.13", "python3.12", "python3.11", "python3.10", "python3.9")
 NOT_AVAILABLE = 50  # CNI: the plugin cannot serve ADD
 IO_FAILURE = 5
 
@@ -41,13 +40,30 @@ def fail(code, msg):
     os._exit(1)
 
 
-def use_newer_python(archive):
-    """On an old python3 (RHEL 8's is 3.6), re-run under a newer one if installed."""
-    for directory in os.environ.get("PATH", "/usr/bin:/bin").split(os.pathsep):
-        for name in NEWER:
+def newest_python_in(directory):
+    """The python3.N with the highest N >= FLOOR's in `directory`, or None."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return None
+    found = []
+    for name in names:
+        minor = name[len("python3."):]
+        if name.startswith("python3.") and minor.isdigit() and int(minor) >= FLOOR[1]:
             candidate = os.path.join(directory, name)
             if os.access(candidate, os.X_OK):
-                os.execv(candidate, [candidate, "-I", "-S", archive] + sys.argv[1:])
+                found.append((int(minor), candidate))
+    return max(found)[1] if found else None
+
+
+def use_newer_python(archive):
+    """On an old python3 (RHEL 8's is 3.6), re-run under a newer one if installed:
+    the newest python3.N (any N >= 9, no list to fall behind) of the first PATH
+    directory that has one."""
+    for directory in os.environ.get("PATH", "/usr/bin:/bin").split(os.pathsep):
+        candidate = newest_python_in(directory)
+        if candidate:
+            os.execv(candidate, [candidate, "-I", "-S", archive] + sys.argv[1:])
     fail(
         NOT_AVAILABLE,
         "route-override needs Python %d.%d or newer; %s is %s and no python3.9+ is on PATH"
