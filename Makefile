@@ -31,4 +31,4 @@ demo: build
 	RO_PLUGIN=$(PLUGIN) demo/demo.sh
 
 clean:
-	rm -rf dist $(VENV) .pytest_cache .hypothesis
+	rm -rf dist $(VENV) .pytest_cache .hypothesis .cache
