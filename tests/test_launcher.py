@@ -39,4 +39,3 @@ def test_an_old_python3_re_runs_under_the_newest_python3_n_of_any_n(tmp_path: Pa
     done = as_if_old(f"{tmp_path / 'missing'}:{first}:{second}")
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.startswith("route-override 0.1.0") and f"at {first}/python3.42)" in done.stdout
-

@@ -34,7 +34,13 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         (shutil.copytree if (ROOT / part).is_dir() else shutil.copy)(ROOT / part, work / part)
     with (work / "src" / "ro" / "__init__.py").open("a") as source:
         source.write("# a changed source: another build id\n")
-    subprocess.run(["build/shiv.sh", str(work / "B")], cwd=work, env={**os.environ, "PYTHON": sys.executable}, check=True, capture_output=True)
+    subprocess.run(
+        ["build/shiv.sh", str(work / "B")],
+        cwd=work,
+        env={**os.environ, "PYTHON": sys.executable},
+        check=True,
+        capture_output=True,
+    )
     return Path(PLUGIN).resolve(), work / "B"
 
 
@@ -78,7 +84,11 @@ def test_a_cache_that_a_running_process_holds_stays(builds, tmp_path: Path) -> N
     (old,) = caches(root)
     # A VERSION run waits for its stdin with its cache held, and imports from it after that.
     running = subprocess.Popen(
-        [str(a)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env={**ENV, "SHIV_ROOT": str(root), "CNI_COMMAND": "VERSION"}
+        [str(a)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**ENV, "SHIV_ROOT": str(root), "CNI_COMMAND": "VERSION"},
     )
     try:
         wait_until_held(root / old)
