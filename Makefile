@@ -2,13 +2,14 @@
 #   make demo    set up, build dist/route-override, run the demo
 #   make test    set up and build if needed, then run the whole test suite
 #   make e2e     the end-to-end suite: libcni, podman and containerd drive the plugin
+#   make platforms  the built file on every architecture and Python, and the image index
 #   make bench   the benchmarks (bench/README.md)
 # (see README.md for the rest)
 
 VENV := .venv
 PLUGIN := dist/route-override
 
-.PHONY: setup build test e2e bench demo clean
+.PHONY: setup build test e2e platforms bench demo clean
 
 setup: $(VENV)/.ready build
 
@@ -19,10 +20,13 @@ build: $(VENV)/.ready
 	PYTHON=$(VENV)/bin/python build/shiv.sh
 
 test: build
-	RO_PLUGIN=$(PLUGIN) $(VENV)/bin/pytest tests --ignore=tests/e2e
+	RO_PLUGIN=$(PLUGIN) $(VENV)/bin/pytest tests --ignore=tests/e2e --ignore=tests/platforms
 
 e2e: build
 	RO_PLUGIN=$(PLUGIN) $(VENV)/bin/pytest tests/e2e
+
+platforms: build
+	RO_PLUGIN=$(PLUGIN) $(VENV)/bin/pytest tests/platforms
 
 bench: build
 	$(VENV)/bin/python bench/run.py
