@@ -3,13 +3,14 @@
 #   make test    set up and build if needed, then run the whole test suite
 #   make e2e     the end-to-end suite: libcni, podman and containerd drive the plugin
 #   make platforms  the built file on every architecture and Python, and the image index
+#   make image   the installer image index for every architecture (buildah's storage)
 #   make bench   the benchmarks (bench/README.md)
 # (see README.md for the rest)
 
 VENV := .venv
 PLUGIN := dist/route-override
 
-.PHONY: setup build test e2e platforms bench demo clean
+.PHONY: setup build test e2e platforms image bench demo clean
 
 setup: $(VENV)/.ready build
 
@@ -27,6 +28,9 @@ e2e: build
 
 platforms: build
 	RO_PLUGIN=$(PLUGIN) $(VENV)/bin/pytest tests/platforms
+
+image: build
+	build/image.sh
 
 bench: build
 	$(VENV)/bin/python bench/run.py
