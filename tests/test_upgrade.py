@@ -57,30 +57,32 @@ def caches(root: Path) -> set[str]:
     return {name for name in entries(root) if name.startswith("route-override_")}
 
 
-def test_the_first_run_of_a_new_build_removes_the_old_builds_leftovers_and_nothing_else(builds, tmp_path: Path) -> None:
-    a, b = builds
-    root = tmp_path / "cache"
-    run(a, root)
+@pytest.fixture
+def root(builds: tuple[Path, Path], tmp_path: Path) -> Path:
+    """A cache root where build A has run."""
+    run(builds[0], tmp_path / "cache")
+    return tmp_path / "cache"
+
+
+def test_the_first_run_of_a_new_build_removes_the_old_builds_leftovers_and_nothing_else(builds, root: Path) -> None:
     (old,) = caches(root)
     interrupted = f"route-override_{'e' * 64}.tmp"  # an extraction of a third build, killed halfway
     (root / interrupted / "site-packages").mkdir(parents=True)
     others = {"notes.txt", "route-override-config", f"other-app_{'a' * 64}", f".other-app_{'a' * 64}_lock"}
     for name in others:
         (root / name).write_text("not route-override's")
-    run(b, root)
+    run(builds[1], root)
     (new,) = caches(root)
     assert new != old
     assert entries(root) == others | {new, f".{new}_lock"}
     planted = f"route-override_{'f' * 64}"  # appears after B's first run: its warm runs never scan
     (root / planted / "site-packages").mkdir(parents=True)
-    run(b, root)
+    run(builds[1], root)
     assert caches(root) == {new, planted}
 
 
-def test_a_cache_that_a_running_process_holds_stays(builds, tmp_path: Path) -> None:
+def test_a_cache_that_a_running_process_holds_stays(builds, root: Path) -> None:
     a, b = builds
-    root = tmp_path / "cache"
-    run(a, root)
     (old,) = caches(root)
     # A VERSION run waits for its stdin with its cache held, and imports from it after that.
     running = subprocess.Popen(
