@@ -28,6 +28,8 @@ trap 'rm -rf "$work"' EXIT
 # is the same Debian release, and its build lists them without emulation.
 applets=$(busybox --list)
 
+# A rebuild replaces the index and its images (tagged NAME-<arch>), leaving no dangling ones.
+exists() { [ -n "$(buildah images --quiet "$1" 2>/dev/null)" ]; }
 buildah manifest exists "$name" && buildah manifest rm "$name" >/dev/null
 buildah manifest create "$name" >/dev/null
 while read -r platform debian_arch _; do
@@ -45,8 +47,9 @@ while read -r platform debian_arch _; do
     buildah copy "$container" "$rootfs" / >/dev/null
     buildah config --os linux --arch "$arch" "$container"
     buildah commit --quiet --timestamp "$epoch" --rm "$container" "$base" >/dev/null
+    exists "$name-$arch" && buildah rmi "$name-$arch" >/dev/null
     buildah bud --quiet --timestamp "$epoch" --platform "$platform" --build-arg "BASE=$base" \
-        --manifest "$name" -f Dockerfile.installer . >/dev/null
+        --tag "$name-$arch" --manifest "$name" -f Dockerfile.installer . >/dev/null
     buildah rmi "$base" >/dev/null
 done < <(grep -v '^#' build/platforms)
 echo "built $name: $(buildah manifest inspect "$name" | grep -c '"architecture"') platforms"

@@ -99,8 +99,10 @@ def test_a_warm_add_against_its_interpreters_floor(python: Python, pod: Pod, cov
     assert done.returncode == 0, done.stdout + done.stderr
     times = json.loads(done.stdout)
     seen = python.describe()
+    ratio = times["add"] / times["floor"]
+    endian = f"{seen['byteorder']}-endian"
     covered.append(
-        f"{python.spec.name:<20} Python {seen['version']:<8} {seen['machine']:<8} {seen['byteorder']:<6}-endian  "
-        f"warm ADD {times['add'] * 1000:6.1f} ms = {times['add'] / times['floor']:4.2f}x python3 -I -S -c pass ({times['floor'] * 1000:.1f} ms)"
+        f"{python.spec.name:<18} Python {seen['version']:<8} {seen['machine']:<8} {endian:<14} "
+        f"warm ADD {times['add'] * 1000:6.1f} ms = {ratio:4.2f}x python3 -I -S -c pass ({times['floor'] * 1000:.1f} ms)"
     )
     assert pod.snapshot() == before  # every timed ADD was undone by its DEL
