@@ -24,8 +24,9 @@ epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 3155328
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# The applets every base links to busybox: the machine's own busybox-static
-# is the same Debian release, and its build lists them without emulation.
+# The applets every base links to busybox, as this machine's busybox-static
+# lists them: the same Debian release and configuration on every
+# architecture, so the others need not be run (emulated) to ask.
 applets=$(busybox --list)
 
 # A rebuild replaces the index and its images (tagged NAME-<arch>), leaving no dangling ones.

@@ -90,11 +90,9 @@ def dotted(version: tuple[int, ...]) -> str:
 
 def installed() -> list[tuple[tuple[int, ...], Path]]:
     """CPython 3.x interpreters installed by pyenv (its CPython versions are named 3.N.M)."""
-    found = []
-    for python in sorted(PYENV.glob("*/bin/python3")):
-        if re.fullmatch(r"3\.\d+\.\d+", python.parent.parent.name):
-            found.append((tuple(map(int, python.parent.parent.name.split("."))), python))
-    return sorted(found)
+    versions = (python.parent.parent.name for python in PYENV.glob("*/bin/python3"))
+    cpythons = [version for version in versions if re.fullmatch(r"3\.\d+\.\d+", version)]
+    return sorted((tuple(map(int, version.split("."))), PYENV / version / "bin" / "python3") for version in cpythons)
 
 
 @dataclass
