@@ -38,12 +38,18 @@ def work() -> Iterator[Path]:
 
 @pytest.fixture(scope="session")
 def made(work: Path, plugin: Path) -> Callable[[Spec], Python]:
-    cache: dict[Spec, Python] = {}
+    cache: dict[Spec, Python | Exception] = {}
 
     def make(spec: Spec) -> Python:
         if spec not in cache:
-            cache[spec] = materialize(spec, work / spec.name, plugin)
-        return cache[spec]
+            try:
+                cache[spec] = materialize(spec, work / spec.name, plugin)
+            except Exception as error:  # each of its tests fails with this, not with a half-made root
+                cache[spec] = error
+        made = cache[spec]
+        if isinstance(made, Exception):
+            raise made
+        return made
 
     return make
 

@@ -57,24 +57,24 @@ def push(index: Index, oci: Path) -> tuple[str, int]:
 
 
 @pytest.fixture(scope="module")
-def index(tmp_path_factory: pytest.TempPathFactory, plugin: Path) -> Iterator[Index]:
+def index(work: Path, plugin: Path) -> Iterator[Index]:
+    """Built into a storage under the session's directory: images and pushed layouts go with it."""
     for tool in ("buildah", "podman"):
         if not shutil.which(tool):
             pytest.fail(f"{tool} is missing: make setup installs it")
-    with podman_storage(tmp_path_factory.mktemp("image")) as storage:
+    (work / "image").mkdir()
+    with podman_storage(work / "image") as storage:
         yield Index(storage, build(storage))
 
 
-def test_the_index_lists_every_platform_pushes_whole_and_is_reproducible(
-    index: Index, tmp_path: Path, covered: list[str]
-) -> None:
+def test_the_index_lists_every_platform_pushes_whole_and_is_reproducible(index: Index, work: Path, covered: list[str]) -> None:
     listed = {f"{m['platform']['os']}/{m['platform']['architecture']}" for m in index.manifest["manifests"]}
     assert listed == {p.oci for p in platforms()} == {"linux/amd64", "linux/arm64", "linux/ppc64le", "linux/s390x"}
-    digest, size = push(index, tmp_path / "oci")
-    pushed = json.loads((tmp_path / "oci" / "blobs" / "sha256" / digest.split(":")[1]).read_text())
+    digest, size = push(index, work / "image" / "pushed")
+    pushed = json.loads((work / "image" / "pushed" / "blobs" / "sha256" / digest.split(":")[1]).read_text())
     assert {f"linux/{m['platform']['architecture']}" for m in pushed["manifests"]} == listed
     rebuilt = Index(index.storage, build(index.storage))
-    assert push(rebuilt, tmp_path / "again")[0] == digest
+    assert push(rebuilt, work / "image" / "pushed-again")[0] == digest
     covered.append(f"installer image index {digest}: {len(listed)} platforms, {size} bytes of blobs (OCI layout)")
 
 
