@@ -2,13 +2,15 @@
 #   make demo    set up, build dist/route-override, run the demo
 #   make test    set up and build if needed, then run the whole test suite
 #   make e2e     the end-to-end suite: libcni, podman and containerd drive the plugin
+#   make platforms  the built file on every architecture and Python, and the image index
+#   make image   the installer image index for every architecture (buildah's storage)
 #   make bench   the benchmarks (bench/README.md; BENCH_ARGS=--quick for a short run)
 # (see README.md for the rest)
 
 VENV := .venv
 PLUGIN := dist/route-override
 
-.PHONY: setup build test e2e bench demo clean
+.PHONY: setup build test e2e platforms image bench demo clean
 
 setup: $(VENV)/.ready build
 
@@ -19,10 +21,16 @@ build: $(VENV)/.ready
 	PYTHON=$(VENV)/bin/python build/shiv.sh
 
 test: build
-	RO_PLUGIN=$(PLUGIN) $(VENV)/bin/pytest tests --ignore=tests/e2e
+	RO_PLUGIN=$(PLUGIN) $(VENV)/bin/pytest tests --ignore=tests/e2e --ignore=tests/platforms
 
 e2e: build
 	RO_PLUGIN=$(PLUGIN) $(VENV)/bin/pytest tests/e2e
+
+platforms: build
+	RO_PLUGIN=$(PLUGIN) $(VENV)/bin/pytest tests/platforms
+
+image: build
+	build/image.sh
 
 # matplotlib draws the chart; it is bench-only, so it is installed here, not by setup.
 bench: build
@@ -33,4 +41,4 @@ demo: build
 	RO_PLUGIN=$(PLUGIN) demo/demo.sh
 
 clean:
-	rm -rf dist $(VENV) .pytest_cache .hypothesis
+	rm -rf dist $(VENV) .pytest_cache .hypothesis .cache

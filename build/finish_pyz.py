@@ -1,5 +1,6 @@
 """Turn shiv's zipapp into dist/route-override: our launcher in place of
-shiv's __main__, and a /bin/sh prefix that runs python3 isolated.
+shiv's __main__ (with the cache cleanup beside it), and a /bin/sh prefix that
+runs python3 isolated.
 
 Usage: finish_pyz.py SHIV_OUTPUT TARGET
 
@@ -26,6 +27,7 @@ HERE = Path(__file__).resolve().parent
 # with -c, rather than running the archive, skips runpy (~7 ms a run);
 # `python3 route-override` still works through __main__.py.
 LAUNCHER = "route_override_launcher"
+CLEANUP = "route_override_cleanup"  # build/cache_cleanup.py, imported by the launcher after an extraction
 PREFIX = b"""#!/bin/sh
 # route-override, a CNI plugin (Python zipapp): sh finds python3 like env would, runs it isolated.
 command -v python3 >/dev/null 2>&1 || { [ -n "$CNI_COMMAND" ] && echo '{"cniVersion": "1.1.0", "code": 50, "msg": "route-override needs python3 (3.9 or newer) on the node, and none is on PATH", "details": ""}'; echo 'route-override: no python3 on PATH' >&2; exit 1; }
@@ -51,6 +53,7 @@ def finish(shiv_output: Path, target: Path) -> None:
                 for info in source.infolist():
                     if info.filename == "__main__.py":
                         _write(archive, info, f"{LAUNCHER}.py", launcher.encode())
+                        _write(archive, info, f"{CLEANUP}.py", (HERE / "cache_cleanup.py").read_bytes())
                         _write(archive, info, "__main__.py", f"import {LAUNCHER}\n".encode())
                     else:
                         _write(archive, info, info.filename, source.read(info))

@@ -1,7 +1,7 @@
 """The zipapp's launcher: find (or make) the extraction cache, then run ro.
 
 It replaces shiv's own __main__ (import _bootstrap; _bootstrap.bootstrap())
-so that the warm path imports nothing but os and sys, and so that a cache
+so that the warm path imports nothing but os, sys and fcntl, and so that a cache
 another user could have written is never imported from. Extraction itself
 is shiv's, with shiv's lock (`_bootstrap.extract_site_packages`).
 
@@ -12,17 +12,24 @@ Where the cache lives, in order:
 A root is used only if it and every directory above it belong to root (or
 to this user) and nobody else can write to them (a sticky /tmp is fine).
 
+Every run holds a shared flock on its build's cache directory until it exits
+(it may import from there at any time), so that the first run of another
+build, which removes superseded caches (route_override_cleanup), leaves
+that one alone. On the warm path that is one open and one flock; the scan of
+the cache root happens only in the run that extracted.
+
 Written for any python3 that may be first on a node's PATH (3.6 syntax), so
 that an old one gets a clear CNI error instead of a SyntaxError.
 """
 
+import fcntl
 import os
 import stat
 import sys
 
 BUILD_ID = "@BUILD_ID@"  # shiv's hash of site-packages, filled in by build/finish_pyz.py
+CACHE_PREFIX = "route-override_"  # + BUILD_ID: this build's directory in the cache root
 FLOOR = (3, 9)  # pyproject.toml's requires-python
-NEWER = ("python3.13", "python3.12", "python3.11", "python3.10", "python3.9")
 NOT_AVAILABLE = 50  # CNI: the plugin cannot serve ADD
 IO_FAILURE = 5
 
@@ -41,13 +48,30 @@ def fail(code, msg):
     os._exit(1)
 
 
-def use_newer_python(archive):
-    """On an old python3 (RHEL 8's is 3.6), re-run under a newer one if installed."""
-    for directory in os.environ.get("PATH", "/usr/bin:/bin").split(os.pathsep):
-        for name in NEWER:
+def newest_python_in(directory):
+    """The python3.N with the highest N >= FLOOR's in `directory`, or None."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return None
+    found = []
+    for name in names:
+        minor = name[len("python3."):]
+        if name.startswith("python3.") and minor.isdigit() and int(minor) >= FLOOR[1]:
             candidate = os.path.join(directory, name)
             if os.access(candidate, os.X_OK):
-                os.execv(candidate, [candidate, "-I", "-S", archive] + sys.argv[1:])
+                found.append((int(minor), candidate))
+    return max(found)[1] if found else None
+
+
+def use_newer_python(archive):
+    """On an old python3 (RHEL 8's is 3.6), re-run under a newer one if installed:
+    the newest python3.N (any N >= 9, no list to fall behind) of the first PATH
+    directory that has one."""
+    for directory in os.environ.get("PATH", "/usr/bin:/bin").split(os.pathsep):
+        candidate = newest_python_in(directory)
+        if candidate:
+            os.execv(candidate, [candidate, "-I", "-S", archive] + sys.argv[1:])
     fail(
         NOT_AVAILABLE,
         "route-override needs Python %d.%d or newer; %s is %s and no python3.9+ is on PATH"
@@ -93,25 +117,51 @@ def candidate_roots():
     return roots, False
 
 
-def site_packages(archive, root):
-    """The extracted site-packages under `root`, extracting it first if needed."""
-    target = os.path.join(root, "route-override_" + BUILD_ID)
+def held(target):
+    """`target`'s site-packages, under a shared flock that is never released:
+    the descriptor stays open until this process exits. FileNotFoundError when
+    it is not extracted, or was removed before the lock was granted."""
+    fd = os.open(target, os.O_RDONLY)  # shiv renames a complete extraction into place: no separate check
+    fcntl.flock(fd, fcntl.LOCK_SH)
     site = os.path.join(target, "site-packages")
-    if not os.path.isdir(site):
-        os.makedirs(root, mode=0o755, exist_ok=True)
-        reason = unsafe(root)
-        if reason:
-            raise OSError("refusing the cache: " + reason)
-        import zipfile
-        from pathlib import Path
-
-        import _bootstrap  # shiv's, from this archive: extracts to a temp dir under a lock, then renames
-
-        with zipfile.ZipFile(archive) as opened:
-            _bootstrap.extract_site_packages(opened, Path(target))
-    reason = unsafe(site)
+    reason = unsafe(site)  # stats the path again: gone if another build's cleanup won the race
     if reason:
         raise OSError("refusing the cache: " + reason)
+    return site
+
+
+def extract(archive, root, target):
+    os.makedirs(root, mode=0o755, exist_ok=True)
+    reason = unsafe(root)
+    if reason:
+        raise OSError("refusing the cache: " + reason)
+    import zipfile
+    from pathlib import Path
+
+    import _bootstrap  # shiv's, from this archive: extracts to a temp dir under a lock, then renames
+
+    with zipfile.ZipFile(archive) as opened:
+        _bootstrap.extract_site_packages(opened, Path(target))
+
+
+def site_packages(archive, root):
+    """The extracted site-packages under `root`, held (see `held`); extracted
+    first if needed, and then the other builds' leftovers are removed."""
+    target = os.path.join(root, CACHE_PREFIX + BUILD_ID)
+    extractions = 0
+    while True:
+        try:
+            site = held(target)
+            break
+        except FileNotFoundError:
+            if extractions == 3:  # removed again each time by other builds' cleanups: give up on this root
+                raise
+        extract(archive, root, target)
+        extractions += 1
+    if extractions:
+        import route_override_cleanup  # from this archive
+
+        route_override_cleanup.remove_other_builds(root, CACHE_PREFIX, BUILD_ID)
     return site
 
 

@@ -7,11 +7,14 @@ cd "$(dirname "$0")/.."
 
 # iproute2: test namespaces; radvd: a real IPv6 router for them;
 # busybox-static, buildah, podman, runc, catatonit: the installer image;
-# the rest: the end-to-end runtimes.
+# containernetworking-plugins to golang-github-appc-cni-dev: the end-to-end
+# runtimes; qemu-user-static, mmdebstrap: other architectures and Pythons
+# (make platforms, make image).
 packages=(
     python3 python3-venv iproute2 git make radvd
     busybox-static buildah podman runc catatonit
     containernetworking-plugins containerd golang-go golang-github-appc-cni-dev
+    qemu-user-static mmdebstrap
 )
 missing=()
 for package in "${packages[@]}"; do
@@ -26,6 +29,19 @@ if ((${#missing[@]})); then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# busybox-static of every architecture in build/platforms, for the installer
+# image index (build/image.sh): dpkg installs only this machine's
+# architecture, so each is unpacked from Debian's package into .cache/.
+while read -r _ arch _; do
+    busybox=.cache/busybox/$arch
+    [ -x "$busybox" ] && continue
+    mkdir -p .cache/busybox
+    mmdebstrap --quiet --variant=extract --architectures="$arch" --include=busybox-static bookworm - |
+        tar -xO ./bin/busybox >"$busybox.tmp"
+    chmod 0755 "$busybox.tmp"
+    mv "$busybox.tmp" "$busybox"
+done < <(grep -v '^#' build/platforms)
 
 python=/usr/bin/python3 # Debian's: what the plugin runs on, on a node like this one
 [ -x .venv/bin/python ] || "$python" -m venv .venv

@@ -6,6 +6,9 @@
 # route-override. rename(2) within one directory is atomic, so a runtime
 # starting a pod meanwhile runs the complete old or the complete new plugin,
 # never half of one. POSIX sh (busybox in the image, dash in the tests).
+# The copy uses only applets busybox sh runs without exec (cp, sha256sum,
+# not cat, cmp), so tests/platforms runs it from each architecture's image
+# under user-mode emulation, where exec of a foreign binary needs binfmt.
 #
 # Options (each also as a variable):
 #   --mode init|daemon            RO_MODE          init: exit after installing (init container);
@@ -85,41 +88,52 @@ check_python() {
     log "WARNING: $problem; installing anyway (--python-check warn)"
 }
 
+sha256() { set -- "$(sha256sum <"$1")"; echo "${1%% *}"; }
+short() { echo "$1" | cut -c1-16; }
+
 install_plugin() {
     dest=$DEST_DIR/$NAME
     [ -f "$SOURCE" ] || die "no plugin at $SOURCE"
     [ -d "$DEST_DIR" ] || die "$DEST_DIR is not a directory (is the host's CNI bin dir mounted there?)"
-    [ -f "$SOURCE.version" ] && log "plugin: $(cat "$SOURCE.version")"
+    [ -f "$SOURCE.version" ] && log "plugin: $(head -n 1 "$SOURCE.version")"
     for stale in "$DEST_DIR"/.$NAME.tmp.*; do
         [ -e "$stale" ] || [ -L "$stale" ] || continue
         rm -f "$stale" && log "removed $stale, left by an interrupted run"
     done
-    if [ -f "$dest" ] && [ ! -L "$dest" ] && cmp -s "$SOURCE" "$dest"; then
-        log "skipped: $dest is already identical to $SOURCE (sha256 $(sha256sum <"$SOURCE" | cut -c1-16))"
-        return 0
-    fi
+    source_sha=$(sha256 "$SOURCE")
     if [ -L "$dest" ]; then
         before="a symlink to $(readlink "$dest"), replaced without following it"
     elif [ -e "$dest" ]; then
-        before="sha256 $(sha256sum <"$dest" | cut -c1-16)"
+        dest_sha=$(sha256 "$dest")
+        if [ -f "$dest" ] && [ "$dest_sha" = "$source_sha" ]; then
+            log "skipped: $dest is already identical to $SOURCE (sha256 $(short "$source_sha"))"
+            return 0
+        fi
+        before="sha256 $(short "$dest_sha")"
     else
         before="none"
     fi
-    # mktemp creates the file exclusively (no planted file or symlink is reused).
+    # mktemp creates the file exclusively (no planted file or symlink is reused);
+    # cp writes into that file, it does not replace it.
     tmp=$(mktemp "$DEST_DIR/.$NAME.tmp.XXXXXX")
-    cat "$SOURCE" >"$tmp"
+    cp "$SOURCE" "$tmp"
     chmod 0755 "$tmp"
     sync "$tmp"
     mv -f "$tmp" "$dest"
     sync "$DEST_DIR"
-    log "installed $SOURCE -> $dest (sha256 $(sha256sum <"$dest" | cut -c1-16); before: $before)"
+    log "installed $SOURCE -> $dest (sha256 $(short "$source_sha"); before: $before)"
 }
 
 log "mode $MODE, source $SOURCE, destination $DEST_DIR"
 check_python
 install_plugin
 if [ "$MODE" = daemon ]; then
-    trap 'log "stopping"; exit 0' TERM INT
+    # The shell waits on a background sleep (a foreground one would hold off
+    # TERM for up to an hour), so stopping must kill that child too, or it
+    # outlives us. $! names it from the moment it exists (a variable set
+    # after `sleep &` would leave a window); before the first one it is
+    # unset, hence set +u.
+    trap 'log "stopping"; set +u; kill $! 2>/dev/null || :; exit 0' TERM INT
     log "installed; staying alive (daemon mode)"
     while :; do
         sleep 3600 &

@@ -66,15 +66,17 @@ def run_plugin(
     container_id: Optional[str] = "ctr-1",
     env: Optional[dict] = None,
     timeout: float = 60,
+    plugin: Optional[list[str]] = None,
 ) -> Outcome:
-    """Run the plugin as a runtime does: CNI_* variables, config on stdin."""
+    """Run the plugin as a runtime does: CNI_* variables, config on stdin.
+    `plugin`: how to start it, when not `plugin_command()` (another python3's world)."""
     environ = {"PATH": CLEAN_PATH, "CNI_COMMAND": command, "CNI_PATH": "/usr/lib/cni"}
     for key, value in (("CNI_NETNS", netns), ("CNI_IFNAME", ifname), ("CNI_CONTAINERID", container_id)):
         if value is not None:
             environ[key] = value
     environ.update(env or {})
     stdin = config if isinstance(config, bytes) else json.dumps(config or {}).encode()
-    done = subprocess.run(plugin_command(), input=stdin, env=environ, capture_output=True, timeout=timeout)
+    done = subprocess.run(plugin or plugin_command(), input=stdin, env=environ, capture_output=True, timeout=timeout)
     return Outcome(done.returncode, done.stdout.decode(), done.stderr.decode())
 
 

@@ -106,16 +106,55 @@ def test_python_check_requires_a_usable_python3_unless_told_to_warn(host: dict, 
         assert (host["dest"] / "route-override").exists()
 
 
-def test_daemon_mode_stays_alive_until_terminated(host: dict) -> None:
-    command = ["dash", str(INSTALL), "--source", str(host["source"]), "--dest-dir", str(host["dest"]), "--host-usr", str(host["usr"]), "--mode", "daemon"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+def children(pid: int) -> dict[int, str]:
+    """The running (not yet dead) children of `pid`, each with its start time (PID reuse)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # not a process, or gone meanwhile
+        state, parent, started = fields[0], int(fields[1]), fields[19]
+        if parent == pid and state not in "ZX":
+            found[int(entry.name)] = started
+    return found
+
+
+def still_running(processes: dict[int, str]) -> dict[int, str]:
+    alive = {}
+    for pid, started in processes.items():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] not in "ZX" and fields[19] == started:
+            alive[pid] = started
+    return alive
+
+
+@pytest.mark.parametrize("shell", SHELLS, ids=["dash", "busybox"])
+def test_daemon_mode_stays_alive_until_terminated_and_leaves_no_child(host: dict, shell: list) -> None:
+    command = [*shell, str(INSTALL), "--source", str(host["source"]), "--dest-dir", str(host["dest"]), "--host-usr", str(host["usr"]), "--mode", "daemon"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env={"PATH": "/usr/bin:/bin"})
+    sleepers: dict[int, str] = {}
     try:
         assert "staying alive" in "".join(iter_lines_until(process, "staying alive"))
+        deadline = time.monotonic() + 10
+        while not sleepers and time.monotonic() < deadline:
+            sleepers = children(process.pid)
+            time.sleep(0.01)
+        assert sleepers, "the daemon started no sleep to wait on"
         assert process.poll() is None
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
+        deadline = time.monotonic() + 10
+        while still_running(sleepers) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not still_running(sleepers), f"left behind: {still_running(sleepers)}"
     finally:
         process.kill()
+        for pid in still_running(sleepers):  # so that a failure leaves no orphan either
+            os.kill(pid, signal.SIGKILL)
 
 
 def iter_lines_until(process: subprocess.Popen, marker: str):

@@ -1,0 +1,71 @@
+"""Removes what other builds of route-override left in a cache root: their
+extracted site-packages (about 3 MB each, one per build a node ever ran),
+shiv's temporary directories and shiv's lock files. Nothing else in the root
+is touched.
+
+The launcher imports this (as route_override_cleanup, from the archive) only
+in the run that just extracted its own build, so a node pays for the scan
+once per upgrade, not per pod start. A build's cache is removed only while
+both locks that could say it is in use are ours:
+- shiv's extraction lock (`.route-override_<id>_lock`): no run of that build
+  is extracting it right now;
+- an exclusive flock on the cache directory, which every run of every build
+  holds shared for as long as it runs (the launcher's `held`): no process of
+  that build may still import from it. Such a cache stays, and goes with a
+  later upgrade.
+"""
+
+import errno
+import fcntl
+import os
+import re
+import shutil
+
+
+def remove_other_builds(root: str, prefix: str, mine: str) -> None:
+    """`prefix` + build id names a build's cache directory in `root`; `mine` is this build's id."""
+    name = re.compile(r"\.?%s([0-9a-f]{64})(?:\.tmp|_lock)?\Z" % re.escape(prefix))
+    try:
+        entries = os.listdir(root)
+    except OSError:
+        return  # best effort, here and below: a leftover costs disk space, never a failed ADD
+    others = {match.group(1) for match in map(name.match, entries) if match and match.group(1) != mine}
+    for build in sorted(others):
+        try:
+            _remove_build(os.path.join(root, prefix + build), os.path.join(root, ".%s%s_lock" % (prefix, build)))
+        except OSError:
+            pass
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as error:
+        if error.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
+            return False
+        raise
+    return True
+
+
+def _remove_build(cache: str, lock_path: str) -> None:
+    # Created if missing, as shiv does: an extraction that starts now then waits for us.
+    lock = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        if not _try_lock(lock):
+            return  # that build is being extracted
+        temporary = cache + ".tmp"  # shiv's own name for it: safe to use while its lock is ours
+        shutil.rmtree(temporary, ignore_errors=True)
+        if os.path.isdir(cache) and not os.path.islink(cache):
+            held = os.open(cache, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+            try:
+                if not _try_lock(held):
+                    return  # a running process of that build holds it
+                # Renamed first, so a half-removed cache is never found under the live name.
+                os.rename(cache, temporary)
+                shutil.rmtree(temporary)
+            finally:
+                os.close(held)
+        # Unlinked last: until the removal is done, an extraction of that build waits on this lock.
+        os.unlink(lock_path)
+    finally:
+        os.close(lock)

@@ -1,0 +1,116 @@
+"""The installer image index, as `make image` builds it (build/image.sh), into
+a temporary storage, offline: it lists every platform of build/platforms,
+pushes whole (`buildah manifest push --all`), is reproducible, and each
+platform's image, run with least privilege, installs the plugin atomically.
+
+The other architectures' images run without binfmt: their own busybox runs
+under qemu-user, which the test makes the container's first process (the
+image's entrypoint after it). Only exec of a foreign binary would need
+binfmt, and the entrypoint's copy uses only applets busybox runs in-process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from images import podman_storage
+from pythons import Platform, host_platform, platforms
+from runner import ROOT
+
+NAME = "localhost/route-override-installer:test"
+
+
+@dataclass
+class Index:
+    storage: list[str]
+    manifest: dict  # the manifest list as buildah keeps it
+
+    def instance(self, platform: Platform) -> str:
+        (digest,) = [m["digest"] for m in self.manifest["manifests"] if f"linux/{m['platform']['architecture']}" == platform.oci]
+        return f"{NAME.split(':')[0]}@{digest}"
+
+
+def build(storage: list[str]) -> dict:
+    done = subprocess.run(
+        ["build/image.sh", NAME], cwd=ROOT, env={**os.environ, "STORAGE": " ".join(storage)}, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    inspect = subprocess.run(["buildah", *storage, "manifest", "inspect", NAME], capture_output=True, text=True, check=True)
+    return json.loads(inspect.stdout)
+
+
+def push(index: Index, oci: Path) -> tuple[str, int]:
+    """Push the whole index to an OCI layout; its digest, and the bytes of every blob."""
+    subprocess.run(
+        ["buildah", *index.storage, "manifest", "push", "--all", "--quiet", NAME, f"oci:{oci}"], check=True, capture_output=True
+    )
+    (pushed,) = json.loads((oci / "index.json").read_text())["manifests"]
+    return pushed["digest"], sum(blob.stat().st_size for blob in (oci / "blobs" / "sha256").iterdir())
+
+
+@pytest.fixture(scope="module")
+def index(work: Path, plugin: Path) -> Iterator[Index]:
+    """Built into a storage under the session's directory: images and pushed layouts go with it."""
+    for tool in ("buildah", "podman"):
+        if not shutil.which(tool):
+            pytest.fail(f"{tool} is missing: make setup installs it")
+    (work / "image").mkdir()
+    with podman_storage(work / "image") as storage:
+        yield Index(storage, build(storage))
+
+
+def test_the_index_lists_every_platform_pushes_whole_and_is_reproducible(index: Index, work: Path, covered: list[str]) -> None:
+    listed = {f"{m['platform']['os']}/{m['platform']['architecture']}" for m in index.manifest["manifests"]}
+    assert listed == {p.oci for p in platforms()} == {"linux/amd64", "linux/arm64", "linux/ppc64le", "linux/s390x"}
+    digest, size = push(index, work / "image" / "pushed")
+    pushed = json.loads((work / "image" / "pushed" / "blobs" / "sha256" / digest.split(":")[1]).read_text())
+    assert {f"linux/{m['platform']['architecture']}" for m in pushed["manifests"]} == listed
+    rebuilt = Index(index.storage, build(index.storage))
+    assert push(rebuilt, work / "image" / "pushed-again")[0] == digest
+    covered.append(f"installer image index {digest}: {len(listed)} platforms, {size} bytes of blobs (OCI layout)")
+
+
+@pytest.mark.parametrize("platform", platforms(), ids=lambda p: p.arch)
+def test_each_platforms_entrypoint_installs_the_plugin_atomically(
+    index: Index, platform: Platform, plugin: Path, tmp_path: Path
+) -> None:
+    image = index.instance(platform)
+    config = json.loads(
+        subprocess.run(["podman", *index.storage, "image", "inspect", image], capture_output=True, text=True, check=True).stdout
+    )[0]
+    assert config["Architecture"] == platform.arch and config["Os"] == "linux"
+    entrypoint = config["Config"]["Entrypoint"]
+    emulation = []
+    if platform != host_platform():  # qemu first, then the image's own entrypoint, all from the image
+        qemu = f"/usr/bin/qemu-{platform.qemu}-static"
+        emulation, entrypoint = ["-v", f"{qemu}:/qemu:ro"], ["/qemu", *entrypoint]
+    host_bin = tmp_path / "host-cni-bin"
+    host_bin.mkdir()
+    old = host_bin / "route-override"
+    old.write_bytes(b"the plugin before the upgrade")
+    run = [
+        "podman", *index.storage, "--runtime", "runc", "--cgroup-manager", "cgroupfs", "--events-backend", "file",
+        "run", "--rm", "--network", "none", "--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+        "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", *emulation,
+        "-v", f"{host_bin}:/host/opt/cni/bin", "-v", "/usr:/host/usr:ro",
+        "--entrypoint", json.dumps(entrypoint), image, "--mode", "init",
+    ]  # fmt: skip
+    with old.open("rb") as running:  # as a runtime that started the old plugin holds it
+        done = subprocess.run(run, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert running.read() == b"the plugin before the upgrade"  # replaced by a rename, not rewritten in place
+    assert "host python: /usr/bin/python3" in done.stdout and "installed /route-override" in done.stdout
+    installed = host_bin / "route-override"
+    assert installed.read_bytes() == plugin.read_bytes() and installed.stat().st_mode & 0o777 == 0o755
+    assert sorted(p.name for p in host_bin.iterdir()) == ["route-override"]  # no temporary left
+    assert "skipped" in subprocess.run(run, capture_output=True, text=True).stdout
+    version = subprocess.run([str(installed), "--version"], env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.startswith("route-override 0.1.0")
