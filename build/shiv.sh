@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds dist/route-override: a shiv zipapp of ro and the pinned pyroute2,
-# byte-for-byte reproducible from the same commit and build tools.
+# Builds dist/route-override: a shiv zipapp of ro (standard library only, no
+# third-party package), byte-for-byte reproducible from the same commit and
+# build tools.
 #
 #   build/shiv.sh [OUTPUT]        (default dist/route-override)
 #   PYTHON=...                    the interpreter with shiv (default .venv/bin/python)
@@ -16,12 +17,11 @@ trap 'rm -rf "$work"' EXIT
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 315532800)}
 export PYTHONHASHSEED=0 PIP_DISABLE_PIP_VERSION_CHECK=1
 
-# 1. site-packages: ro (installed from a copy, so nothing is written into
-#    the source tree) and pyroute2 (hash-checked).
+# 1. site-packages: ro, installed from a copy, so nothing is written into
+#    the source tree.
 mkdir -p "$work/source"
 cp -r pyproject.toml README.md src "$work/source/"
 "$python" -m pip install -qq --disable-pip-version-check --no-compile --no-deps --target "$work/site" "$work/source"
-"$python" -m pip install -qq --disable-pip-version-check --no-compile --no-deps --require-hashes --target "$work/site" -r build/requirements.txt
 # What differs between build directories or is never used at run time
 # (installer records name the temporary paths; scripts carry its python).
 rm -rf "$work/site/bin"
@@ -36,7 +36,6 @@ find "$work/site" \( -name __pycache__ -o -path '*.dist-info/*' \( -name RECORD 
 mkdir -p "$(dirname "$output")"
 "$python" build/finish_pyz.py "$work/shiv.pyz" "$output"
 # What the installer logs: versions and the checksum it installs.
-pyroute2=$(sed -n 's/^pyroute2==\([^ ]*\).*/\1/p' build/requirements.txt)
 version=$(sed -n 's/^__version__ = "\(.*\)"/\1/p' src/ro/__init__.py)
-echo "route-override $version (pyroute2 $pyroute2) sha256 $(sha256sum "$output" | cut -d' ' -f1)" >"$output.version"
+echo "route-override $version sha256 $(sha256sum "$output" | cut -d' ' -f1)" >"$output.version"
 echo "built $output ($(stat -c %s "$output") bytes, sha256 $(sha256sum "$output" | cut -c1-16))"

@@ -19,10 +19,10 @@ def test_help_explains_the_plugin() -> None:
         assert words in done.stdout
 
 
-def test_version_names_plugin_pyroute2_and_python() -> None:
+def test_version_names_plugin_and_python() -> None:
     done = human("--version")
     assert done.returncode == 0
-    assert done.stdout.startswith("route-override 0.1.0 (pyroute2 0.9.7, Python 3.")
+    assert done.stdout.startswith("route-override 0.1.0 (Python 3.")
 
 
 def test_no_arguments_prints_usage_and_fails() -> None:

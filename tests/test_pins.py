@@ -1,25 +1,28 @@
-"""pyroute2 is pinned twice: pyproject.toml (what .venv, and so the source
-tree's tests, import) and build/requirements.txt (hash-checked, what the
-artifact ships). They must name one version, or the tests prove another
-pyroute2 than the one nodes run."""
+"""The artifact is ro and the standard library, nothing else; and the tests'
+second opinion on the netlink codec is the pyroute2 pyproject.toml pins."""
 
 from __future__ import annotations
 
 import re
 import subprocess
 import sys
+import zipfile
 
-from runner import ROOT
-
-
-def pinned(text: str) -> list[str]:
-    return re.findall(r"pyroute2==([0-9][0-9A-Za-z.]*)", text)
+from runner import PLUGIN, ROOT
 
 
-def test_pyproject_requirements_and_venv_agree_on_pyroute2() -> None:
-    (shipped,) = pinned((ROOT / "build" / "requirements.txt").read_text())
-    (declared,) = pinned((ROOT / "pyproject.toml").read_text())
-    assert declared == shipped, f"pyproject.toml pins pyroute2 {declared}, build/requirements.txt {shipped}"
+def test_the_artifact_carries_no_third_party_package() -> None:
+    """Every package in the zipapp is a file every pod start may read (the
+    zip's directory, the extraction cache): only ro and shiv's bootstrap."""
+    with zipfile.ZipFile(PLUGIN or ROOT / "dist" / "route-override") as archive:
+        packages = {name.split("/")[1] for name in archive.namelist() if name.startswith("site-packages/")}
+        tops = {name.split("/")[0] for name in archive.namelist()}
+    assert packages == {"ro", "route_override-0.1.0.dist-info"}, packages
+    assert tops <= {"site-packages", "_bootstrap", "environment.json", "__main__.py", "route_override_launcher.py", "route_override_cleanup.py"}, tops
+
+
+def test_the_venv_has_the_pinned_pyroute2() -> None:
+    (declared,) = re.findall(r'"pyroute2==([0-9][0-9A-Za-z.]*)"', (ROOT / "pyproject.toml").read_text())
     version = "from importlib.metadata import version; print(version('pyroute2'))"
     imported = subprocess.run([sys.executable, "-c", version], capture_output=True, text=True, check=True).stdout.strip()
-    assert imported == shipped, f".venv has pyroute2 {imported}; make setup installs {shipped}"
+    assert imported == declared, f".venv has pyroute2 {imported}; make setup installs {declared}"

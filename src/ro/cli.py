@@ -24,16 +24,7 @@ commands below.
 
 
 def _version_text() -> str:
-    try:
-        from importlib.metadata import version
-
-        pyroute2 = version("pyroute2")
-    except Exception:  # a build without metadata still answers --version
-        pyroute2 = "unknown"
-    return (
-        f"route-override {__version__} (pyroute2 {pyroute2}, "
-        f"Python {platform.python_version()} at {sys.executable})"
-    )
+    return f"route-override {__version__} (Python {platform.python_version()} at {sys.executable})"
 
 
 def _plugin_configs(document: object, source: str) -> list[tuple[str, dict, str, list[str]]]:
