@@ -12,6 +12,7 @@ layer (VERSION not even the log).
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -206,7 +207,13 @@ def run(environ: Mapping[str, str], stdin: BinaryIO, stdout: BinaryIO) -> int:
 
 
 def main() -> None:
-    """Entry point for runtimes: never returns, skips interpreter teardown."""
+    """Entry point for runtimes: never returns, skips interpreter teardown.
+
+    The cyclic garbage collector is off: the process lives for one request,
+    makes no cycles worth collecting, and a large dump makes tens of
+    thousands of objects, each batch of which would start a collection
+    (measured: a third of the cost of building the requests of a flush)."""
+    gc.disable()
     code = run(os.environ, sys.stdin.buffer, sys.stdout.buffer)
     sys.stderr.flush()
     os._exit(code)
