@@ -8,15 +8,15 @@ as we do, and read every message we build as what we meant.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import subprocess
 import sys
 
 from netns import V4, V6, Link, Pod
-from ro import netlink
-from ro.routes import KernelRoute, NextHop
 from runner import plugin_config, run_plugin
+
+from ro import addresses, netlink
+from ro.routes import KernelRoute, NextHop
 
 PROBE = """
 import json, sys
@@ -114,15 +114,15 @@ def _as_pyroute2_reads(body: bytes):
 
 
 def test_messages_we_build_read_as_meant() -> None:
-    net = ipaddress.ip_network
-    hops = (NextHop(3, ipaddress.ip_address("10.0.0.1")), NextHop(3, ipaddress.ip_address("10.0.0.2"), weight=2))
+    net = addresses.ip_network
+    hops = (NextHop(3, addresses.ip_address("10.0.0.1")), NextHop(3, addresses.ip_address("10.0.0.2"), weight=2))
     route = KernelRoute(net("10.20.0.0/16"), hops, table=1000, priority=7, protocol=114, mtu=1400, advmss=1360)
     message = _as_pyroute2_reads(netlink.new_route(route))
     assert (message["dst_len"], message["table"], message["proto"]) == (16, 252, 114)  # ids above 255 go in RTA_TABLE
     assert (message.get_attr("RTA_DST"), message.get_attr("RTA_TABLE"), message.get_attr("RTA_PRIORITY")) == ("10.20.0.0", 1000, 7)
     assert [(nh["oif"], nh["hops"], dict(nh["attrs"])["RTA_GATEWAY"]) for nh in message.get_attr("RTA_MULTIPATH")] == [(3, 0, "10.0.0.1"), (3, 1, "10.0.0.2")]
     assert message.get_attr("RTA_METRICS").get_attr("RTAX_MTU") == 1400
-    single = KernelRoute(net("10.21.0.0/16"), (NextHop(3, ipaddress.ip_address("fe80::1")),), protocol=114)
+    single = KernelRoute(net("10.21.0.0/16"), (NextHop(3, addresses.ip_address("fe80::1")),), protocol=114)
     message = _as_pyroute2_reads(netlink.new_route(single))
     assert message.get_attr("RTA_OIF") == 3 and message.get_attr("RTA_VIA")["addr"] == "fe80::1"  # via inet6
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import ipaddress
-
-from ro import plan
+from ro import addresses, plan
 from ro.config import parse_config
 from ro.plan import ACCEPT_RA_DEFRTR, ACCEPT_RA_RT_INFO, Observed, RouteStep, SysctlStep, Targets
 from ro.result import parse_result, render_result
@@ -25,13 +23,13 @@ PREV = {
 
 
 def ip(text: str):
-    return ipaddress.ip_address(text)
+    return addresses.ip_address(text)
 
 
 def kroute(dst: str, *gws: str, oif: int = NET1, **fields: object) -> KernelRoute:
     """A route via `gws` on `oif` (several: multipath); gateway-less when none."""
     hops = tuple(NextHop(oif, ip(gw)) for gw in gws) or (NextHop(oif),)
-    return KernelRoute(dst=ipaddress.ip_network(dst), hops=hops, **fields)
+    return KernelRoute(dst=addresses.ip_network(dst), hops=hops, **fields)
 
 
 TABLE = [
@@ -180,7 +178,7 @@ def test_a_route_that_differs_by_tos_or_source_is_not_the_same_route() -> None:
     """Issue 9.10: tos and source prefix make a route distinct in the kernel."""
     table = [
         kroute("10.20.0.0/16", "192.168.50.1", tos=0x10),
-        kroute("2001:db8:20::/48", "2001:db8:50::1", priority=1024, src=ipaddress.ip_network("2001:db8:1::/64")),
+        kroute("2001:db8:20::/48", "2001:db8:50::1", priority=1024, src=addresses.ip_network("2001:db8:1::/64")),
     ]
     the_plan = add(table, addroutes=[{"dst": "10.20.0.0/16", "gw": "192.168.50.1"}, {"dst": "2001:db8:20::/48", "gw": "2001:db8:50::1"}])
     assert len(added(the_plan)) == 2
@@ -219,7 +217,7 @@ def test_addroutes_with_gws_is_one_multipath_route_listed_with_gws() -> None:
 
 
 def test_rules_take_only_the_target_interfaces_next_hops_of_a_shared_route() -> None:
-    shared = KernelRoute(ipaddress.ip_network("0.0.0.0/0"), (NextHop(NET1, ip("192.168.50.1")), NextHop(ETH0, ip("10.88.0.1"))))
+    shared = KernelRoute(addresses.ip_network("0.0.0.0/0"), (NextHop(NET1, ip("192.168.50.1")), NextHop(ETH0, ip("10.88.0.1"))))
     (step,) = add([shared], flushgateway=True).route_steps
     assert step.action == "replace" and step.new.hops == (NextHop(ETH0, ip("10.88.0.1")),)
     wholly = kroute("0.0.0.0/0", "192.168.50.1", "192.168.50.254")

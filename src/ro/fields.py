@@ -2,8 +2,8 @@
 
 Config, prevResult and log settings all read through these, so a bad value
 always surfaces as code 7 with the path ("addroutes[1].gw") and the value.
-ipaddress is imported by the readers that need it: the log settings are read
-on every command, STATUS and GC included, which need no addresses.
+ro.addresses is imported by the readers that need it: the log settings are
+read on every command, STATUS and GC included, which need no addresses.
 """
 
 from __future__ import annotations
@@ -13,12 +13,11 @@ from .errors import INVALID_CONFIG, CniError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface, IPv6Network
     from typing import Any, Optional, Union
 
-    IPAddress = Union[IPv4Address, IPv6Address]
-    IPNetwork = Union[IPv4Network, IPv6Network]
-    IPInterface = Union[IPv4Interface, IPv6Interface]
+    from .addresses import Address as IPAddress
+    from .addresses import Interface as IPInterface
+    from .addresses import Network as IPNetwork
 
 _MAX_SHOWN = 80
 
@@ -79,23 +78,23 @@ def cidr(value: Any, path: str, strict: bool) -> IPNetwork:
     address, _, length = value.partition("/")
     if not length.isdigit():
         raise invalid(path, "must be a CIDR like 10.0.0.0/8 or 2001:db8::/32", value)
-    import ipaddress
+    from .addresses import ip_address, ip_network
 
     try:
-        network = ipaddress.ip_network(value, strict=False)
+        network = ip_network(value, strict=False)
     except ValueError:
         raise invalid(path, "must be a CIDR like 10.0.0.0/8 or 2001:db8::/32", value) from None
-    if strict and network.network_address != ipaddress.ip_address(address):
+    if strict and network.network_address != ip_address(address):
         raise invalid(path, f"has host bits set, did you mean {network}?", value)
     return network
 
 
 def address(value: Any, path: str) -> IPAddress:
-    import ipaddress
+    from .addresses import ip_address
 
     if isinstance(value, str) and "%" not in value:
         try:
-            return ipaddress.ip_address(value)
+            return ip_address(value)
         except ValueError:
             pass
     raise invalid(path, "must be an IP address", value)
@@ -112,11 +111,11 @@ def gateway(value: Any, path: str, dst: IPNetwork) -> Optional[IPAddress]:
 
 def interface_address(value: Any, path: str) -> IPInterface:
     """An address with its prefix length, as in ips[].address."""
-    import ipaddress
+    from .addresses import ip_interface
 
     if isinstance(value, str) and value.count("/") == 1 and "%" not in value:
         try:
-            return ipaddress.ip_interface(value)
+            return ip_interface(value)
         except ValueError:
             pass
     raise invalid(path, "must be an address with prefix length like 10.1.0.5/24", value)

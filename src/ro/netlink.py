@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import os
 import struct
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
 try:  # the socket module's C core: `import socket` adds enum and selectors (~1 ms) to every pod start
     import _socket as socket
 except ImportError:  # not CPython
     import socket  # type: ignore[no-redef]
 
+from .addresses import Address, Network
 from .errors import INTERFACE_MISSING, KERNEL_REFUSED, TRY_AGAIN_LATER, CniError
 from .record import replace
 from .routes import KernelRoute, NextHop
@@ -132,11 +132,7 @@ def _attrs(data: bytes, start: int, end: int) -> Iterator[tuple[int, int, int]]:
 
 
 def _address(raw: bytes) -> Optional[IPAddress]:
-    if len(raw) == 4:
-        return IPv4Address(raw)
-    if len(raw) == 16:
-        return IPv6Address(raw)
-    return None
+    return Address(raw) if len(raw) in (4, 16) else None
 
 
 def _gateway(data: bytes, kind: int, start: int, end: int) -> Optional[IPAddress]:
@@ -165,12 +161,10 @@ def decode_route(message: bytes) -> Optional[KernelRoute]:
     The hottest code of a large flush: one pass over the attributes, only
     those the plan reads, no intermediate objects."""
     family, dst_len, src_len, tos, table, protocol, scope, kind, flags = _RTMSG.unpack_from(message, _HEADER.size)
-    network: type
-    address: type
     if family == AF_INET:
-        network, address, size = IPv4Network, IPv4Address, 4
+        size = 4
     elif family == AF_INET6:
-        network, address, size = IPv6Network, IPv6Address, 16
+        size = 16
     else:
         return None
     dst = src = None
@@ -194,7 +188,7 @@ def decode_route(message: bytes) -> Optional[KernelRoute]:
         elif attr == RTA_PRIORITY:
             priority = unpack_u32(message, value)[0]
         elif attr == RTA_GATEWAY:
-            gateway = address(message[value : position + length])
+            gateway = Address(message[value : position + length])
         elif attr == RTA_OIF:
             oif = unpack_u32(message, value)[0]
         elif attr == RTA_CACHEINFO:
@@ -219,7 +213,7 @@ def decode_route(message: bytes) -> Optional[KernelRoute]:
     if not hops and (oif is not None or gateway is not None):
         hops = (NextHop(oif, gateway, 1, flags & 0xFF),)
     return KernelRoute(
-        (network, dst or bytes(size), dst_len, 4 if family == AF_INET else 6),
+        Network(Address(dst or bytes(size)), dst_len),
         hops,
         table,
         priority,
@@ -227,7 +221,7 @@ def decode_route(message: bytes) -> Optional[KernelRoute]:
         protocol,
         kind,
         tos,
-        network((src, src_len)) if src else None,
+        Network(Address(src), src_len) if src else None,
         nhid,
         mtu,
         advmss,

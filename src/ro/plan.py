@@ -126,15 +126,15 @@ def flushroutes_removes(route: KernelRoute, hop: NextHop, oifs: frozenset) -> bo
         hop.oif in oifs
         and route.table == MAIN_TABLE
         and route.type == RTN_UNICAST
-        and (hop.gateway is not None or route.prefixlen == 0)
-        and not (route.version == 6 and route.dst.is_link_local)
+        and (hop.gateway is not None or route.dst.prefixlen == 0)
+        and not route.dst.is_link_local
     )
 
 
 def flushgateway_removes(route: KernelRoute, hop: NextHop, oifs: frozenset) -> bool:
     """flushgateway: the default routes (0.0.0.0/0, ::/0) on the target
     interfaces, in the main table."""
-    return hop.oif in oifs and route.table == MAIN_TABLE and route.type == RTN_UNICAST and route.prefixlen == 0
+    return hop.oif in oifs and route.table == MAIN_TABLE and route.type == RTN_UNICAST and route.dst.prefixlen == 0
 
 
 def delroutes_removes(entry: DelRoute, route: KernelRoute, hop: NextHop, oifs: frozenset) -> bool:

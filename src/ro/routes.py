@@ -11,11 +11,11 @@ metrics), in one place, so config, result, CHECK and DEL agree on them.
 
 from __future__ import annotations
 
-from .record import record
+from .record import hidden, record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Mapping, Optional, Union
+    from typing import Mapping, Optional
     from .fields import IPAddress, IPNetwork
 
 MAIN_TABLE = 254
@@ -62,75 +62,31 @@ class NextHop:
         return self.oif, self.gateway
 
 
+@record
 class KernelRoute:
-    """A route as the kernel holds it (or as this plugin will add it).
+    """A route as the kernel holds it (or as this plugin will add it)."""
 
-    Treated as frozen and compared like a record, but written out: a dump of a large
-    table makes one per route, and its destination as an ipaddress network
-    (the dearest part) is made only when asked for, which a flush mostly
-    never does. From a dump, `dst` may come as (network class, packed
-    address, prefix length, IP version).
-    """
-
-    __slots__ = ("_dst", "hops", "table", "priority", "scope", "protocol", "type", "tos", "src", "nhid", "mtu", "advmss", "wire", "wire_as_is", "version")
-    _fields = ("dst", "hops", "table", "priority", "scope", "protocol", "type", "tos", "src", "nhid", "mtu", "advmss", "wire", "wire_as_is")
-
-    def __init__(
-        self,
-        dst: Union[IPNetwork, tuple],
-        hops: tuple[NextHop, ...],  # none for blackhole, unreachable and similar routes
-        table: int = MAIN_TABLE,
-        priority: int = 0,
-        scope: int = SCOPE_UNIVERSE,
-        protocol: int = 0,
-        type: int = RTN_UNICAST,
-        tos: int = 0,
-        src: Optional[IPNetwork] = None,  # the source prefix of a source-specific (IPv6 "from") route
-        nhid: Optional[int] = None,  # the nexthop object the route uses, if any
-        mtu: Optional[int] = None,
-        advmss: Optional[int] = None,
-        wire: bytes = b"",  # the kernel's own message, to delete and restore exactly what it dumped
-        wire_as_is: bool = False,  # whether the kernel takes `wire` back as it is (nothing to clean)
-    ) -> None:
-        self._dst = dst
-        self.version: int = dst[3] if isinstance(dst, tuple) else dst.version
-        self.hops = hops
-        self.table = table
-        self.priority = priority
-        self.scope = scope
-        self.protocol = protocol
-        self.type = type
-        self.tos = tos
-        self.src = src
-        self.nhid = nhid
-        self.mtu = mtu
-        self.advmss = advmss
-        self.wire = wire
-        self.wire_as_is = wire_as_is
+    dst: IPNetwork
+    hops: tuple[NextHop, ...]  # none for blackhole, unreachable and similar routes
+    table: int = MAIN_TABLE
+    priority: int = 0
+    scope: int = SCOPE_UNIVERSE
+    protocol: int = 0
+    type: int = RTN_UNICAST
+    tos: int = 0
+    src: Optional[IPNetwork] = None  # the source prefix of a source-specific (IPv6 "from") route
+    nhid: Optional[int] = None  # the nexthop object the route uses, if any
+    mtu: Optional[int] = None
+    advmss: Optional[int] = None
+    # The kernel's own netlink message for this route, so the netlink layer
+    # deletes and restores exactly what it dumped; and whether the kernel
+    # takes it back as it is (nothing in it to clean).
+    wire: bytes = hidden(default=b"")
+    wire_as_is: bool = hidden(default=False)
 
     @property
-    def dst(self) -> IPNetwork:
-        dst = self._dst
-        if isinstance(dst, tuple):
-            network, packed, prefixlen, _ = dst
-            dst = self._dst = network((packed, prefixlen))
-        return dst
-
-    @property
-    def prefixlen(self) -> int:
-        return self._dst[2] if isinstance(self._dst, tuple) else self._dst.prefixlen
-
-    def _key(self) -> tuple:
-        return (self.dst, self.hops, self.table, self.priority, self.scope, self.protocol, self.type, self.tos, self.src, self.nhid, self.mtu, self.advmss)
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is KernelRoute and self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return "KernelRoute(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields[:-2]) + ")"
+    def version(self) -> int:
+        return self.dst.version
 
     @property
     def identity(self) -> tuple:
