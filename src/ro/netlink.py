@@ -155,11 +155,13 @@ def _multipath(data: bytes, start: int, end: int) -> tuple[NextHop, ...]:
     return tuple(hops)
 
 
-def decode_route(message: bytes) -> Optional[KernelRoute]:
+def decode_route(message: bytes, seen_hops: Optional[dict] = None) -> Optional[KernelRoute]:
     """A dumped RTM_NEWROUTE message as a KernelRoute (None: not IPv4 or IPv6).
 
     The hottest code of a large flush: one pass over the attributes, only
-    those the plan reads, no intermediate objects."""
+    those the plan reads, no intermediate objects; and `seen_hops`, kept
+    across one dump, gives the routes of one gateway one NextHop (values
+    are immutable), where a large table has thousands of routes each."""
     family, dst_len, src_len, tos, table, protocol, scope, kind, flags = _RTMSG.unpack_from(message, _HEADER.size)
     if family == AF_INET:
         size = 4
@@ -188,7 +190,7 @@ def decode_route(message: bytes) -> Optional[KernelRoute]:
         elif attr == RTA_PRIORITY:
             priority = unpack_u32(message, value)[0]
         elif attr == RTA_GATEWAY:
-            gateway = Address(message[value : position + length])
+            gateway = message[value : position + length]
         elif attr == RTA_OIF:
             oif = unpack_u32(message, value)[0]
         elif attr == RTA_CACHEINFO:
@@ -196,7 +198,7 @@ def decode_route(message: bytes) -> Optional[KernelRoute]:
         elif attr == RTA_SRC:
             src = message[value : position + length]
         elif attr == RTA_VIA:
-            gateway = _gateway(message, attr, value, position + length)
+            gateway = message[value + 2 : position + length]  # after the family: an IPv4 route's IPv6 next hop
         elif attr == RTA_MULTIPATH:
             hops = _multipath(message, value, position + length)
             as_is = as_is and not any(hop.flags & REPORTED_ONLY for hop in hops)
@@ -211,7 +213,13 @@ def decode_route(message: bytes) -> Optional[KernelRoute]:
                     advmss = unpack_u32(message, c)[0]
         position += (length + 3) & ~3
     if not hops and (oif is not None or gateway is not None):
-        hops = (NextHop(oif, gateway, 1, flags & 0xFF),)
+        key = (oif, gateway, flags & 0xFF)
+        known = seen_hops.get(key) if seen_hops is not None else None
+        if known is None:
+            known = (NextHop(oif, _address(gateway) if gateway else None, 1, flags & 0xFF),)
+            if seen_hops is not None:
+                seen_hops[key] = known
+        hops = known
     return KernelRoute(
         Network(Address(dst or bytes(size)), dst_len),
         hops,
@@ -444,7 +452,8 @@ class RouteSocket:
                 break
         else:
             raise CniError(TRY_AGAIN_LATER, "the route table kept changing while it was read; try again")
-        routes = [route for route in map(decode_route, messages) if route is not None]
+        seen_hops: dict = {}
+        routes = [route for route in (decode_route(message, seen_hops) for message in messages) if route is not None]
         if len(oifs) > 1 and filtered:  # a multipath route over two of them came twice
             routes = list(dict.fromkeys(routes))
         routes = self._resolve_nexthops(routes)
