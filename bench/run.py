@@ -64,7 +64,7 @@ LATENCY_TARGETS = {"VERSION": 1.5, "STATUS": 1.5, "GC": 1.5, "ADD": 4.0, "DEL (n
 FLUSH_TARGETS = {10000: 3.5}  # routes: at most this many times iproute2's flush of them
 ELSEWHERE_TARGETS = {"ADD": 1.2}  # at most this many times the same ADD without routes on eth0
 
-FULL = {"flush_sizes": (0, 1000, 10000, 30000), "elsewhere": ((10000, 5), (100000, 3)), "rounds": 30, "warmup": 3, "runs": 5}
+FULL = {"flush_sizes": (0, 1000, 10000, 30000), "elsewhere": ((10000, 5), (100000, 3)), "rounds": 30, "warmup": 3, "runs": 7}
 QUICK = {"flush_sizes": (0, 1000, 10000), "elsewhere": ((10000, 3),), "rounds": 10, "warmup": 1, "runs": 3}
 CONCURRENT_RUNS = 4
 

@@ -37,6 +37,15 @@ def _runs(items: Sequence[T], step: Callable[[T], Step]) -> Iterator[tuple[bool,
             start = end
 
 
+class Refused(CniError):
+    """The kernel refused a step, and every step made was undone; `errnos`
+    are the refusals' error numbers."""
+
+    def __init__(self, msg: str, details: str, errnos: frozenset) -> None:
+        super().__init__(KERNEL_REFUSED, msg, details)
+        self.errnos = errnos
+
+
 def _words(error: Refusal) -> str:
     return str(error) if isinstance(error, KernelError) else os.strerror(error.errno or errno.EIO)
 
@@ -124,7 +133,7 @@ class Transaction:
             details = "; ".join(f"{describe_step(s, self.names)} not undone: {_words(e)}" for s, e in lost)
             raise CniError(ROLLBACK_INCOMPLETE, msg + "; rollback incomplete", details)
         undone = f"{made} change(s) already made were undone" if made else "nothing was changed"
-        raise CniError(KERNEL_REFUSED, f"{msg}; {undone}", others)
+        raise Refused(f"{msg}; {undone}", others, frozenset(e.code if isinstance(e, KernelError) else e.errno for _, e in refused))
 
 
 def best_effort(sock: RouteSocket, steps: Sequence[RouteStep]) -> dict[RouteStep, str]:

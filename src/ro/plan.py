@@ -149,6 +149,11 @@ def delroutes_removes(entry: DelRoute, route: KernelRoute, hop: NextHop, oifs: f
     )
 
 
+def deletes_routes(config: PluginConfig) -> bool:
+    """Whether any rule deletes routes (else ADD only adds)."""
+    return bool(config.flushroutes or config.flushgateway or config.delroutes)
+
+
 def deletes_defaults(config: PluginConfig) -> Optional[str]:
     """The rule that deletes the target interfaces' IPv6 default routes, if
     any: so their Router Advertisements must not bring them back."""

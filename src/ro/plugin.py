@@ -11,6 +11,8 @@ namespace is gone answer without them.
 
 from __future__ import annotations
 
+import errno
+
 from . import netns
 from .cni import Request
 from .errors import CHECK_FAILED, INVALID_CONFIG, NETNS_UNUSABLE, CniError
@@ -51,10 +53,10 @@ def _report(log: Log, steps: Sequence[Step], names: Mapping[int, str]) -> None:
 
 def ra_settings(config: PluginConfig, chosen: Targets, links: Mapping[str, int]) -> Mapping[str, Mapping[str, int]]:
     """Where a rule deletes routes, the RA settings of the target interfaces."""
-    from . import sysctl
+    from . import plan, sysctl
     from .plan import RA_SETTINGS
 
-    if not (config.flushroutes or config.flushgateway or config.delroutes):
+    if not plan.deletes_routes(config):
         return {}
     return sysctl.ipv6_settings([name for name in chosen.names if name in links], RA_SETTINGS)
 
@@ -74,7 +76,14 @@ def add_in_namespace(config: PluginConfig, ifname: str, path: str, log: Log, app
 
     The RA settings come first, before the routes are read: a Router
     Advertisement after that cannot add a route, and one before it added
-    its route in time to be read and deleted."""
+    its route in time to be read and deleted.
+
+    When no rule deletes routes, the additions are tried before anything
+    is read: the table may hold a hundred thousand routes of other
+    interfaces, and the kernel walks them all for any dump. Only when it
+    says one of them exists already is everything undone and planned
+    again from the routes, which tell the same route (kept) from another
+    (refused)."""
     from . import netlink, plan
 
     chosen = plan.targets(config.prev_result, ifname)
@@ -86,9 +95,18 @@ def add_in_namespace(config: PluginConfig, ifname: str, path: str, log: Log, app
     with netlink.RouteSocket() as sock:
         transaction = None
         if apply:
-            from .apply import Transaction
+            from .apply import Refused, Transaction
 
             transaction = Transaction(sock, names)
+            if not plan.deletes_routes(config):
+                untold = plan.plan_add(config, chosen, plan.Observed(links, (), {}))
+                try:
+                    transaction.apply(untold.steps)
+                    log.debug(f"added to {chosen.add_to} without reading its routes")
+                    return untold, names
+                except Refused as refusal:
+                    if refusal.errnos != {errno.EEXIST}:
+                        raise
             transaction.apply(first)
         try:
             seen = plan.Observed(links, sock.routes(list(links.values())), plan.settings_after(ipv6, first))
