@@ -36,8 +36,8 @@ def ours(route):
             "src": str(route.src) if route.src else None, "mtu": route.mtu, "advmss": route.advmss,
             "hops": sorted([h.oif, str(h.gateway) if h.gateway else None, h.weight] for h in route.hops)}
 
-def theirs(message):
-    m = rtmsg(message); m.decode()
+def theirs(body):
+    m = rtmsg(netlink._HEADER.pack(netlink._HEADER.size + len(body), netlink.RTM_NEWROUTE, 0, 0, 0) + body); m.decode()
     family = 4 if m["family"] == 2 else 6
     zero = "0.0.0.0" if family == 4 else "::"
     via = lambda attrs: (attrs.get("RTA_GATEWAY") or (attrs.get("RTA_VIA") or {}).get("addr"))

@@ -67,17 +67,22 @@ def _v6_text(packed: bytes) -> str:
 
 
 class Network:
-    """An IP network: an address with its host bits zero, and a prefix length."""
+    """An IP network: an address with its host bits zero (packed), and a
+    prefix length. (No Address inside: a large dump makes one per route.)"""
 
-    __slots__ = ("network_address", "prefixlen")
+    __slots__ = ("packed", "prefixlen")
 
-    def __init__(self, network_address: Address, prefixlen: int) -> None:
-        self.network_address = network_address
+    def __init__(self, packed: bytes, prefixlen: int) -> None:
+        self.packed = packed
         self.prefixlen = prefixlen
 
     @property
     def version(self) -> int:
-        return self.network_address.version
+        return 4 if len(self.packed) == 4 else 6
+
+    @property
+    def network_address(self) -> Address:
+        return Address(self.packed)
 
     def __str__(self) -> str:
         return f"{self.network_address}/{self.prefixlen}"
@@ -86,17 +91,17 @@ class Network:
         return f"Network({str(self)!r})"
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is Network and other.prefixlen == self.prefixlen and other.network_address == self.network_address
+        return type(other) is Network and other.prefixlen == self.prefixlen and other.packed == self.packed
 
     def __hash__(self) -> int:
-        return hash((self.network_address.packed, self.prefixlen))
+        return hash((self.packed, self.prefixlen))
 
     @property
     def is_link_local(self) -> bool:
         """Wholly in IPv6's link-local fe80::/10 (IPv4's 169.254/16 never matters here)."""
         prefix, length = _LINK_LOCAL_V6
-        packed = self.network_address.packed
-        return self.version == 6 and self.prefixlen >= length and packed[0] == prefix[0] and packed[1] & 0xC0 == prefix[1]
+        packed = self.packed
+        return len(packed) == 16 and self.prefixlen >= length and packed[0] == prefix[0] and packed[1] & 0xC0 == prefix[1]
 
 
 class Interface:
@@ -155,15 +160,10 @@ def ip_network(text: str, strict: bool = True) -> Network:
     masked = _masked(ip.packed, prefixlen)
     if strict and masked != ip.packed:
         raise ValueError(f"host bits set: {text!r}")
-    return Network(Address(masked), prefixlen)
+    return Network(masked, prefixlen)
 
 
 def ip_interface(text: str) -> Interface:
     """An address with its prefix length, like 10.1.0.5/24."""
     ip, prefixlen = _split(text)
-    return Interface(ip, Network(Address(_masked(ip.packed, prefixlen)), prefixlen))
-
-
-def network(packed: bytes, prefixlen: int) -> Network:
-    """A network from a dumped route's destination (its host bits are zero already)."""
-    return Network(Address(packed), prefixlen)
+    return Interface(ip, Network(_masked(ip.packed, prefixlen), prefixlen))

@@ -13,7 +13,7 @@ import os
 
 from . import sysctl
 from .errors import KERNEL_REFUSED, ROLLBACK_INCOMPLETE, CniError
-from .netlink import KernelError, RouteSocket, requests
+from .netlink import KernelError, RouteSocket, request, undo_request
 from .plan import RouteStep, SysctlStep, describe_step
 
 TYPE_CHECKING = False
@@ -56,7 +56,7 @@ class Transaction:
     def __init__(self, sock: RouteSocket, names: Mapping[int, str]) -> None:
         self.sock = sock
         self.names = names
-        self.done: list[tuple[Step, object]] = []  # (step, its undo: a netlink request, or the old value)
+        self.done: list[Step] = []  # made, in order; each knows its undo
 
     def apply(self, steps: Sequence[Step]) -> None:
         """Make `steps` in order; if any is refused, undo everything made
@@ -70,11 +70,10 @@ class Transaction:
             self._fail(refused)
 
     def _routes(self, steps: list[RouteStep]) -> list[tuple[Step, Refusal]]:
-        pairs = [requests(step) for step in steps]
         refused: list[tuple[Step, Refusal]] = []
-        for step, (_, undo), outcome in zip(steps, pairs, self.sock.transact([do for do, _ in pairs])):
+        for step, outcome in zip(steps, self.sock.transact([request(step) for step in steps])):
             if outcome is None:
-                self.done.append((step, undo))
+                self.done.append(step)
             elif not (step.new is None and outcome.code == errno.ESRCH):  # a route to delete already gone: fine
                 refused.append((step, outcome))
         return refused
@@ -85,13 +84,13 @@ class Transaction:
                 sysctl.write(step.key, step.new)
             except OSError as error:
                 return [(step, error)]
-            self.done.append((step, step.old))
+            self.done.append(step)
         return []
 
     def rollback(self) -> list[tuple[Step, Refusal]]:
         """Undo every step made, newest first; returns what stays refused."""
         lost: list[tuple[Step, Refusal]] = []
-        for is_route, run in _runs(list(reversed(self.done)), lambda item: item[0]):
+        for is_route, run in _runs(list(reversed(self.done)), lambda step: step):
             lost += self._undo_routes(run) if is_route else self._undo_sysctls(run)
         self.done = []
         return lost
@@ -103,22 +102,22 @@ class Transaction:
         deletion says nothing about)."""
         pending = run
         while pending:
-            outcomes = self.sock.transact([undo for _, undo in pending])
-            refused = [
-                (item, outcome)
-                for item, outcome in zip(pending, outcomes)
-                if outcome is not None and outcome.code != (errno.ESRCH if item[0].old is None else errno.EEXIST)
+            outcomes = self.sock.transact([undo_request(step) for step in pending])
+            refused: list[tuple[Step, Refusal]] = [
+                (step, outcome)
+                for step, outcome in zip(pending, outcomes)
+                if outcome is not None and outcome.code != (errno.ESRCH if step.old is None else errno.EEXIST)
             ]
             if len(refused) == len(pending):
-                return [(step, outcome) for (step, _), outcome in refused]
-            pending = [item for item, _ in refused]
+                return refused
+            pending = [step for step, _ in refused]
         return []
 
     def _undo_sysctls(self, run: list) -> list[tuple[Step, Refusal]]:
         lost: list[tuple[Step, Refusal]] = []
-        for step, old in run:
+        for step in run:
             try:
-                sysctl.write(step.key, old)
+                sysctl.write(step.key, step.old)
             except OSError as error:
                 lost.append((step, error))
         return lost
@@ -139,5 +138,5 @@ class Transaction:
 def best_effort(sock: RouteSocket, steps: Sequence[RouteStep]) -> dict[RouteStep, str]:
     """Make every step the kernel takes (DEL: remove what can be removed);
     returns those it refused, other than routes already gone, with why."""
-    outcomes = sock.transact([requests(step)[0] for step in steps])
+    outcomes = sock.transact([request(step) for step in steps])
     return {step: str(outcome) for step, outcome in zip(steps, outcomes) if outcome is not None and outcome.code != errno.ESRCH}

@@ -66,7 +66,7 @@ USER_HZ = 100  # rta_cacheinfo.rta_expires counts in these; RTA_EXPIRES in secon
 
 _HEADER = struct.Struct("=IHHII")  # nlmsghdr: length, type, flags, seq, pid
 _RTMSG = struct.Struct("=BBBBBBBBI")  # family, dst_len, src_len, tos, table, protocol, scope, type, flags
-_BODY = _HEADER.size + _RTMSG.size  # where a route message's attributes start
+_BODY = _RTMSG.size  # where a route message's attributes start (messages are kept without their nlmsghdr)
 _ATTR = struct.Struct("=HH")
 _RTNH = struct.Struct("=HBBi")  # rtnexthop: length, flags, hops (weight - 1), ifindex
 _U32 = struct.Struct("=I")
@@ -162,7 +162,7 @@ def decode_route(message: bytes, seen_hops: Optional[dict] = None) -> Optional[K
     those the plan reads, no intermediate objects; and `seen_hops`, kept
     across one dump, gives the routes of one gateway one NextHop (values
     are immutable), where a large table has thousands of routes each."""
-    family, dst_len, src_len, tos, table, protocol, scope, kind, flags = _RTMSG.unpack_from(message, _HEADER.size)
+    family, dst_len, src_len, tos, table, protocol, scope, kind, flags = _RTMSG.unpack_from(message)
     if family == AF_INET:
         size = 4
     elif family == AF_INET6:
@@ -221,7 +221,7 @@ def decode_route(message: bytes, seen_hops: Optional[dict] = None) -> Optional[K
                 seen_hops[key] = known
         hops = known
     return KernelRoute(
-        Network(Address(dst or bytes(size)), dst_len),
+        Network(dst or bytes(size), dst_len),
         hops,
         table,
         priority,
@@ -229,7 +229,7 @@ def decode_route(message: bytes, seen_hops: Optional[dict] = None) -> Optional[K
         protocol,
         kind,
         tos,
-        Network(Address(src), src_len) if src else None,
+        Network(src, src_len) if src else None,
         nhid,
         mtu,
         advmss,
@@ -244,7 +244,7 @@ def decode_nexthops(messages: Sequence[bytes]) -> dict[int, tuple[NextHop, ...]]
     groups: dict[int, list[tuple[int, int]]] = {}
     for message in messages:
         nh_id, oif, gateway, members = None, None, None, None
-        for attr, a, b in _attrs(message, _HEADER.size + 8, len(message)):  # after struct nhmsg
+        for attr, a, b in _attrs(message, 8, len(message)):  # after struct nhmsg
             if attr == NHA_ID:
                 nh_id = _U32.unpack_from(message, a)[0]
             elif attr == NHA_OIF:
@@ -307,7 +307,7 @@ def new_route(route: KernelRoute) -> bytes:
         family, route.dst.prefixlen, 0, 0, route.table if route.table < 256 else RT_TABLE_COMPAT,
         route.protocol, route.scope, route.type, flags,
     )  # fmt: skip
-    attrs = _attr(RTA_TABLE, _U32.pack(route.table)) + _attr(RTA_DST, route.dst.network_address.packed)
+    attrs = _attr(RTA_TABLE, _U32.pack(route.table)) + _attr(RTA_DST, route.dst.packed)
     attrs += _attr(RTA_PRIORITY, _U32.pack(route.priority)) + where
     metrics = b"".join(_attr(kind, _U32.pack(value)) for kind, value in ((RTAX_MTU, route.mtu), (RTAX_ADVMSS, route.advmss)) if value)
     if metrics:
@@ -338,8 +338,8 @@ def replayable(wire: bytes, keep_hops: bool = True, as_is: bool = False) -> byte
     `keep_hops`, also without anything that says where the route goes.
     `as_is`: decoding found nothing to clean (most IPv4 routes)."""
     if keep_hops and as_is:
-        return wire[_HEADER.size :]
-    family, dst_len, src_len, tos, table, protocol, scope, kind, flags = _RTMSG.unpack_from(wire, _HEADER.size)
+        return wire
+    family, dst_len, src_len, tos, table, protocol, scope, kind, flags = _RTMSG.unpack_from(wire)
     attrs = list(_attrs(wire, _BODY, len(wire)))
     by_id = any(attr == RTA_NH_ID for attr, _, _ in attrs)
     out = []
@@ -369,17 +369,26 @@ def with_hops(wire: bytes, hops: Sequence[NextHop]) -> bytes:
     return bytes(message) + where
 
 
-def requests(step: RouteStep) -> tuple[tuple[int, int, bytes], tuple[int, int, bytes]]:
-    """The netlink requests (type, flags, body) that make a step, and undo it."""
+def request(step: RouteStep) -> tuple[int, int, bytes]:
+    """The netlink request (type, flags, body) that makes a step."""
     old, new = step.old, step.new
     if old is None:
         assert new is not None
-        message = new_route(new)
-        return (RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, message), (RTM_DELROUTE, 0, message)
-    original = replayable(old.wire, as_is=old.wire_as_is)
+        return RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, new_route(new)
     if new is None:
-        return (RTM_DELROUTE, 0, original), (RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, original)
-    return (RTM_NEWROUTE, NLM_F_REPLACE, with_hops(old.wire, new.hops)), (RTM_NEWROUTE, NLM_F_REPLACE, original)
+        return RTM_DELROUTE, 0, replayable(old.wire, as_is=old.wire_as_is)
+    return RTM_NEWROUTE, NLM_F_REPLACE, with_hops(old.wire, new.hops)
+
+
+def undo_request(step: RouteStep) -> tuple[int, int, bytes]:
+    """The netlink request that undoes a step made (made only when needed:
+    a flush of ten thousand routes keeps no ten thousand undos)."""
+    old, new = step.old, step.new
+    if old is None:
+        assert new is not None
+        return RTM_DELROUTE, 0, new_route(new)
+    original = replayable(old.wire, as_is=old.wire_as_is)
+    return (RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, original) if new is None else (RTM_NEWROUTE, NLM_F_REPLACE, original)
 
 
 def _kernel_reason(ack: bytes, offset: int, length: int, flags: int) -> str:
@@ -520,7 +529,7 @@ class RouteSocket:
                     if flags & NLM_F_DUMP_INTR:
                         interrupted = True
                     if reply == RTM_NEWROUTE or reply == RTM_NEWNEXTHOP:
-                        messages.append(data[offset : offset + length])
+                        messages.append(data[offset + _HEADER.size : offset + length])  # the body: what is sent back
                     elif reply == NLMSG_DONE:
                         return messages, interrupted, bool(flags & NLM_F_DUMP_FILTERED)
                     elif reply == NLMSG_ERROR:
