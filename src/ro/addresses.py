@@ -16,31 +16,28 @@ try:  # the socket module's C core; `import socket` adds enum and selectors
 except ImportError:  # not CPython
     from socket import AF_INET, AF_INET6, inet_ntop, inet_pton  # type: ignore[assignment]
 
+from .record import record
+
 _SIZE = {4: 4, 6: 16}
 
 _LINK_LOCAL_V6 = (b"\xfe\x80", 10)  # fe80::/10
 
 
+@record
 class Address:
-    """An IPv4 or IPv6 address."""
+    """An IPv4 or IPv6 address: its 4 or 16 bytes."""
 
-    __slots__ = ("packed", "version")
+    packed: bytes
 
-    def __init__(self, packed: bytes) -> None:
-        self.packed = packed
-        self.version = 4 if len(packed) == 4 else 6
+    @property
+    def version(self) -> int:
+        return 4 if len(self.packed) == 4 else 6
 
     def __str__(self) -> str:
-        return inet_ntop(AF_INET, self.packed) if self.version == 4 else _v6_text(self.packed)
+        return inet_ntop(AF_INET, self.packed) if len(self.packed) == 4 else _v6_text(self.packed)
 
     def __repr__(self) -> str:
         return f"Address({str(self)!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is Address and other.packed == self.packed
-
-    def __hash__(self) -> int:
-        return hash(self.packed)
 
     @property
     def is_unspecified(self) -> bool:
@@ -66,15 +63,13 @@ def _v6_text(packed: bytes) -> str:
     return ":".join(texts[:best]) + "::" + ":".join(texts[best + best_length :])
 
 
+@record
 class Network:
-    """An IP network: an address with its host bits zero (packed), and a
+    """An IP network: its address with the host bits zero (packed), and the
     prefix length. (No Address inside: a large dump makes one per route.)"""
 
-    __slots__ = ("packed", "prefixlen")
-
-    def __init__(self, packed: bytes, prefixlen: int) -> None:
-        self.packed = packed
-        self.prefixlen = prefixlen
+    packed: bytes
+    prefixlen: int
 
     @property
     def version(self) -> int:
@@ -90,12 +85,6 @@ class Network:
     def __repr__(self) -> str:
         return f"Network({str(self)!r})"
 
-    def __eq__(self, other: object) -> bool:
-        return type(other) is Network and other.prefixlen == self.prefixlen and other.packed == self.packed
-
-    def __hash__(self) -> int:
-        return hash((self.packed, self.prefixlen))
-
     @property
     def is_link_local(self) -> bool:
         """Wholly in IPv6's link-local fe80::/10 (IPv4's 169.254/16 never matters here)."""
@@ -104,14 +93,12 @@ class Network:
         return len(packed) == 16 and self.prefixlen >= length and packed[0] == prefix[0] and packed[1] & 0xC0 == prefix[1]
 
 
+@record
 class Interface:
     """An address with the prefix length of its subnet, as in ips[].address ("10.1.0.5/24")."""
 
-    __slots__ = ("ip", "network")
-
-    def __init__(self, ip: Address, network: Network) -> None:
-        self.ip = ip
-        self.network = network
+    ip: Address
+    network: Network
 
     @property
     def version(self) -> int:
@@ -122,12 +109,6 @@ class Interface:
 
     def __repr__(self) -> str:
         return f"Interface({str(self)!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is Interface and other.ip == self.ip and other.network == self.network
-
-    def __hash__(self) -> int:
-        return hash((self.ip, self.network))
 
 
 def ip_address(text: str) -> Address:

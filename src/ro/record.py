@@ -53,17 +53,14 @@ def record(cls: type[T]) -> type[T]:
     code = f"def __init__(self, {params}):{body}\ndef _key(self):\n    return ({key})"
     scope: dict = dict(values)
     exec(code.replace("(self, )", "(self)"), scope)  # fixed text, made of the class's own field names
-    namespace = {key: value for key, value in cls.__dict__.items() if key not in defaults and key not in ("__dict__", "__weakref__")}
-    namespace.update(
-        __slots__=tuple(names),
-        __init__=scope["__init__"],
-        __match_args__=tuple(names),
-        _fields=tuple(names),
-        _key=scope["_key"],
+    generated = dict(
         __eq__=lambda self, other: type(other) is type(self) and self._key() == other._key(),
         __hash__=lambda self: hash(self._key()),
         __repr__=lambda self: f"{type(self).__name__}({', '.join(f'{name}={getattr(self, name)!r}' for name in shown)})",
     )
+    namespace = {key: value for key, value in cls.__dict__.items() if key not in defaults and key not in ("__dict__", "__weakref__")}
+    namespace.update((name, method) for name, method in generated.items() if name not in cls.__dict__)  # the class's own win
+    namespace.update(__slots__=tuple(names), __init__=scope["__init__"], __match_args__=tuple(names), _fields=tuple(names), _key=scope["_key"])
     return type(cls.__name__, cls.__bases__, namespace)  # type: ignore[return-value]
 
 
