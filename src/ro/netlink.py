@@ -294,13 +294,9 @@ def _hops(family: int, hops: Sequence[NextHop]) -> tuple[bytes, int]:
     return _attr(RTA_MULTIPATH, nexthops), 0
 
 
-def _message(header: bytes, attrs: bytes) -> bytes:
-    """A request body: struct rtmsg + attributes (the nlmsghdr is put on when sending)."""
-    return header + attrs
-
-
 def new_route(route: KernelRoute) -> bytes:
-    """A route this plugin adds, as an RTM_NEWROUTE body."""
+    """A route this plugin adds, as an RTM_NEWROUTE body (struct rtmsg and
+    attributes: every request gets its nlmsghdr when sent)."""
     family = AF_INET if route.dst.version == 4 else AF_INET6
     where, flags = _hops(family, route.hops)
     header = _RTMSG.pack(
@@ -312,7 +308,7 @@ def new_route(route: KernelRoute) -> bytes:
     metrics = b"".join(_attr(kind, _U32.pack(value)) for kind, value in ((RTAX_MTU, route.mtu), (RTAX_ADVMSS, route.advmss)) if value)
     if metrics:
         attrs += _attr(RTA_METRICS, metrics)
-    return _message(header, attrs)
+    return header + attrs
 
 
 def _clean_hops(data: bytes, start: int, end: int) -> bytes:
@@ -356,8 +352,7 @@ def replayable(wire: bytes, keep_hops: bool = True, as_is: bool = False) -> byte
     if family == AF_INET6 and expires > 0:
         out.append(_attr(RTA_EXPIRES, _U32.pack(-(-expires // USER_HZ))))
     flags &= ~(REPORTED_ONLY_RTM | (0 if keep_hops and not by_id else RTNH_F_ONLINK))
-    header = _RTMSG.pack(family, dst_len, src_len, tos, table, protocol, scope, kind, flags)
-    return _message(header, b"".join(out))
+    return _RTMSG.pack(family, dst_len, src_len, tos, table, protocol, scope, kind, flags) + b"".join(out)
 
 
 def with_hops(wire: bytes, hops: Sequence[NextHop]) -> bytes:

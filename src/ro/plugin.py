@@ -20,8 +20,9 @@ from .log import INFO
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Mapping, Sequence
+    from typing import Mapping, Optional, Sequence
 
+    from .apply import Transaction
     from .config import PluginConfig
     from .log import Log
     from .netlink import RouteSocket
@@ -76,14 +77,7 @@ def add_in_namespace(config: PluginConfig, ifname: str, path: str, log: Log, app
 
     The RA settings come first, before the routes are read: a Router
     Advertisement after that cannot add a route, and one before it added
-    its route in time to be read and deleted.
-
-    When no rule deletes routes, the additions are tried before anything
-    is read: the table may hold a hundred thousand routes of other
-    interfaces, and the kernel walks them all for any dump. Only when it
-    says one of them exists already is everything undone and planned
-    again from the routes, which tell the same route (kept) from another
-    (refused)."""
+    its route in time to be read and deleted."""
     from . import netlink, plan
 
     chosen = plan.targets(config.prev_result, ifname)
@@ -95,18 +89,12 @@ def add_in_namespace(config: PluginConfig, ifname: str, path: str, log: Log, app
     with netlink.RouteSocket() as sock:
         transaction = None
         if apply:
-            from .apply import Refused, Transaction
+            from .apply import Transaction
 
             transaction = Transaction(sock, names)
-            if not plan.deletes_routes(config):
-                untold = plan.plan_add(config, chosen, plan.Observed(links, (), {}))
-                try:
-                    transaction.apply(untold.steps)
-                    log.debug(f"added to {chosen.add_to} without reading its routes")
-                    return untold, names
-                except Refused as refusal:
-                    if refusal.errnos != {errno.EEXIST}:
-                        raise
+            made = None if plan.deletes_routes(config) else _additions_alone(config, chosen, links, transaction, log)
+            if made is not None:
+                return made, names
             transaction.apply(first)
         try:
             seen = plan.Observed(links, sock.routes(list(links.values())), plan.settings_after(ipv6, first))
@@ -122,6 +110,26 @@ def add_in_namespace(config: PluginConfig, ifname: str, path: str, log: Log, app
                 transaction.rollback()  # the RA settings, when reading the routes failed
             raise
     return plan.Plan(tuple(first) + changes.steps, changes.result), names
+
+
+def _additions_alone(config: PluginConfig, chosen: Targets, links: dict[str, int], transaction: Transaction, log: Log) -> Optional[Plan]:
+    """When no rule deletes routes: the additions made without reading the
+    table, which may hold a hundred thousand routes of other interfaces
+    (the kernel walks them all for any dump). None when the kernel says a
+    route exists already: all is undone, and the caller plans from the
+    routes, which tell the same route (kept) from another (refused)."""
+    from . import plan
+    from .apply import Refused
+
+    additions = plan.plan_add(config, chosen, plan.Observed(links, (), {}))
+    try:
+        transaction.apply(additions.steps)
+    except Refused as refusal:
+        if refusal.errnos != {errno.EEXIST}:
+            raise
+        return None
+    log.debug(f"added to {chosen.add_to} without reading its routes")
+    return additions
 
 
 def cmd_add(request: Request) -> dict:
