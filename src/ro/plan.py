@@ -39,9 +39,11 @@ from .routes import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Mapping, Optional, Sequence, Union
+    from typing import Mapping, Optional, Sequence, TypeVar, Union
 
     from .fields import IPAddress
+
+    T = TypeVar("T", AddRoute, DelRoute)
 
     Step = Union["RouteStep", "SysctlStep"]
 
@@ -167,6 +169,14 @@ def deletes_defaults(config: PluginConfig) -> Optional[str]:
     )
 
 
+def by_destination(entries: Sequence[T]) -> dict[tuple, list[tuple[int, T]]]:
+    """Config entries (with their index) by (dst, table): one lookup per route, not one scan per entry."""
+    index: dict[tuple, list[tuple[int, T]]] = {}
+    for i, entry in enumerate(entries):
+        index.setdefault((entry.dst, entry.table or MAIN_TABLE), []).append((i, entry))
+    return index
+
+
 class Rules:
     """The deleting rules of one config, in order, for the target interfaces."""
 
@@ -174,9 +184,7 @@ class Rules:
         self.flushroutes = config.flushroutes
         self.flushgateway = config.flushgateway
         self.oifs = oifs
-        self.delroutes: dict[tuple, list[tuple[int, DelRoute]]] = {}
-        for i, entry in enumerate(config.delroutes):
-            self.delroutes.setdefault((entry.dst, entry.table or MAIN_TABLE), []).append((i, entry))
+        self.delroutes = by_destination(config.delroutes)
 
     def reason(self, route: KernelRoute, hop: NextHop) -> Optional[str]:
         """The first rule that removes this next hop of `route`, if any."""
@@ -384,9 +392,7 @@ def plan_del(config: PluginConfig, chosen: Targets, seen: Observed) -> Plan:
     deleted are not restored, nor the RA settings: the container is going
     away."""
     oifs = frozenset(seen.links[name] for name in chosen.names if name in seen.links)
-    entries: dict[tuple, list[tuple[int, AddRoute]]] = {}
-    for i, entry in enumerate(config.addroutes):
-        entries.setdefault((entry.dst, entry.table or MAIN_TABLE), []).append((i, entry))
+    entries = by_destination(config.addroutes)
 
     def added_by(route: KernelRoute) -> Optional[str]:
         for i, entry in entries.get((route.dst, route.table), ()):
