@@ -11,6 +11,8 @@ or hashing is comparing bytes. tests/test_addresses.py holds them to
 ipaddress's answers.
 """
 
+from __future__ import annotations
+
 try:  # the socket module's C core; `import socket` adds enum and selectors
     from _socket import AF_INET, AF_INET6, inet_ntop, inet_pton
 except ImportError:  # not CPython
@@ -116,7 +118,7 @@ def ip_address(text: str) -> Address:
     for family in (AF_INET, AF_INET6):
         try:
             return Address(inet_pton(family, text))
-        except (OSError, ValueError, TypeError):  # ValueError: a NUL in the text
+        except (OSError, ValueError):  # ValueError: a NUL in the text
             continue
     raise ValueError(f"not an IP address: {text!r}")
 

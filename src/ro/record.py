@@ -43,6 +43,9 @@ def hidden(*, default: Any) -> Any:
 @dataclass_transform(frozen_default=True, field_specifiers=(hidden,))
 def record(cls: type[T]) -> type[T]:
     """The class as a frozen record of its annotated fields."""
+    if "__annotations__" not in cls.__dict__ and any(key in cls.__dict__ for key in ("__annotate__", "__annotate_func__")):
+        # Python 3.14 evaluates annotations lazily unless the module asks for strings.
+        raise TypeError(f"record {cls.__name__}: its module needs `from __future__ import annotations`")
     names = list(cls.__dict__.get("__annotations__", {}))
     defaults = {name: cls.__dict__[name] for name in names if name in cls.__dict__}
     shown = tuple(name for name in names if not isinstance(defaults.get(name), _Hidden))
