@@ -16,7 +16,7 @@ from . import fields, jsonio
 from .errors import INVALID_CONFIG, CniError
 from .log import LOG_KEYS, read_log_settings
 from .record import hidden, record
-from .result import Result, Route, extras_of, gateways, parse_result, route, route_fields
+from .result import EXTRA_ROUTE_FIELDS, Result, Route, extras_of, gateways, parse_result, route, route_fields
 from .routes import MAIN_TABLE, MAX_NEXT_HOPS, SCOPE_LINK, effective_priority
 from .versions import ROUTE_FIELDS_SINCE, at_least
 
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 FLAGS = ("flushroutes", "flushgateway", "skipcheck")
 ROUTE_LISTS = ("delroutes", "addroutes")  # with FLAGS: the settings args.cni can override
 SETTINGS = FLAGS + ROUTE_LISTS
-ADDROUTE_KEYS = ("dst", "gw", "gws", "mtu", "advmss", "priority", "table", "scope")
+ADDROUTE_KEYS = ("dst", "gw", "gws", *EXTRA_ROUTE_FIELDS)
 DELROUTE_KEYS = ("dst", "gw", "gws", "table")  # what a delroutes entry matches on
 MAX_ROUTES = 10_000  # per list; far beyond any pod, small enough to bound memory and time
 

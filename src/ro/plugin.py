@@ -188,7 +188,7 @@ def cmd_del(request: Request) -> None:
         return None
     names = netlink.LinkNames(links)
     with netlink.RouteSocket() as sock:
-        removal = plan.plan_del(config, chosen, observe(config, chosen, links, sock))
+        removal = plan.plan_del(config, chosen, plan.Observed(links, sock.routes(list(links.values())), {}))  # DEL leaves the RA settings
         refused = best_effort(sock, removal.route_steps)
     for step, words in refused.items():
         request.log.error(f"{step.reason}: cannot {plan.describe_step(step, names)}: {words}; left in place")
