@@ -62,15 +62,16 @@ def test_flushroutes_result_keeps_only_on_link_routes(pod: Pod) -> None:
     assert result.ok()["routes"] == [{"dst": "10.12.0.0/16"}]
 
 
-def test_flushgateway_deletes_defaults_and_drops_gateways(pod: Pod) -> None:
+def test_flushgateway_deletes_defaults_and_keeps_the_ips_gateways(pod: Pod) -> None:
     pod.add_link(Link("net1", **V4, **V6))
     pod.route("add", "10.10.0.0/16", "via", "192.168.50.1", "dev", "net1")
     result = add(pod, routes=({"dst": "0.0.0.0/0"}, {"dst": "10.10.0.0/16"}, {"dst": "::/0"}), flushgateway=True).ok()
     assert pod.routes(4) == {"192.168.50.0/24 dev net1", "10.10.0.0/16 via 192.168.50.1 dev net1"}
     assert "default" not in " ".join(pod.routes(6))
-    # the route that stays keeps its next hop in the result: the ips gateway it went via is gone
-    assert result["routes"] == [{"dst": "10.10.0.0/16", "gw": "192.168.50.1"}]
-    assert all("gateway" not in ip for ip in result["ips"])
+    # ips[].gateway adds no route (the spec) and static IPAM's CHECK wants it
+    # there (issue 16.1); the route that stays still goes via it
+    assert result["routes"] == [{"dst": "10.10.0.0/16"}]
+    assert [ip["gateway"] for ip in result["ips"]] == ["192.168.50.1", "2001:db8:50::1"]
 
 
 def test_delroutes_matches_dst_and_optional_gw(pod: Pod) -> None:

@@ -102,7 +102,7 @@ def explain(path: str, netns_path: str, ifname: str) -> int:
     from .errors import CniError
     from .log import Log
     from .plan import describe_step
-    from .plugin import add_in_namespace
+    from .plugin import add
     from .result import render_result
 
     try:
@@ -124,7 +124,7 @@ def explain(path: str, netns_path: str, ifname: str) -> int:
             print(f"{path}: {problem.msg}", file=sys.stderr)
         return 1
     try:
-        changes, names = add_in_namespace(config, ifname, netns_path, Log(), apply=False)
+        changes, names = add(config, ifname, netns_path, Log(), apply=False)
     except CniError as error:
         print(f"error {error.code}: {error.msg}", file=sys.stderr)
         return 1

@@ -1,9 +1,10 @@
 """The CNI protocol: environment and stdin in, one JSON document and an exit code out.
 
 Like libcni's skel: reads CNI_* variables and the config, checks what every
-command needs, negotiates the spec version, dispatches to ro.plugin, and
-renders any CniError as the CNI error object. The plugin never touches the
-environment or writes to stdout itself.
+command needs, negotiates the spec version, dispatches to the handlers it is
+given (skel's PluginMainFuncs; it never imports the plugin), and renders any
+CniError as the CNI error object. The plugin never touches the environment
+or writes to stdout itself.
 
 Imports stay minimal here: VERSION, STATUS and GC, and every environment or
 decoding error, are answered without loading the planner or the netlink
@@ -29,9 +30,12 @@ from .errors import (
 
 TYPE_CHECKING = False  # typing costs ~3 ms per process; only annotations need it
 if TYPE_CHECKING:
-    from typing import BinaryIO, Mapping, Optional
+    from typing import BinaryIO, Callable, Mapping, Optional
 
     from .log import Log
+
+    Handler = Callable[["Request"], Optional[dict]]  # a command: the result document, or None for nothing to print
+    Handlers = Callable[[], Mapping[str, Handler]]  # loads the commands' handlers: only requests that need them pay for the import
 
 COMMANDS = ("ADD", "DEL", "CHECK", "VERSION", "STATUS", "GC")
 NEEDS_CONTAINER = ("ADD", "DEL", "CHECK")  # CNI_CONTAINERID and CNI_IFNAME
@@ -55,16 +59,16 @@ def _valid_ifname(value: str) -> bool:
 
 
 class Request:
-    """One invocation: the CNI_* variables and the decoded config."""
+    """One invocation: the CNI_* variables and the config document as decoded (JSON, not yet read)."""
 
-    __slots__ = ("command", "container_id", "netns", "ifname", "config", "cni_version", "log")
+    __slots__ = ("command", "container_id", "netns", "ifname", "document", "cni_version", "log")
 
-    def __init__(self, command: str, environ: Mapping[str, str], config: dict, cni_version: str, log: Log) -> None:
+    def __init__(self, command: str, environ: Mapping[str, str], document: dict, cni_version: str, log: Log) -> None:
         self.command = command
         self.container_id = environ.get("CNI_CONTAINERID", "")
         self.netns = environ.get("CNI_NETNS", "")
         self.ifname = environ.get("CNI_IFNAME", "")
-        self.config = config
+        self.document = document
         self.cni_version = cni_version
         self.log = log
 
@@ -166,7 +170,7 @@ def _stderr_log(environ: Mapping[str, str]) -> Log:
     return Log(context=_context(environ))
 
 
-def run(environ: Mapping[str, str], stdin: BinaryIO, stdout: BinaryIO) -> int:
+def run(environ: Mapping[str, str], stdin: BinaryIO, stdout: BinaryIO, handlers: Handlers) -> int:
     """The exit code of one invocation; prints at most one JSON document."""
     version = versions.LATEST  # errors are printed in the request's version once it is known
     command = environ.get("CNI_COMMAND", "")
@@ -185,9 +189,7 @@ def run(environ: Mapping[str, str], stdin: BinaryIO, stdout: BinaryIO) -> int:
                 _needs(command, version, versions.CHECK_SINCE)
             elif command in ("STATUS", "GC"):
                 _needs(command, version, versions.STATUS_SINCE)
-            from . import plugin
-
-            document = plugin.COMMANDS[command](Request(command, environ, config, version, log))
+            document = handlers()[command](Request(command, environ, config, version, log))
     except CniError as error:
         log = log or _stderr_log(environ)
         log.error(f"error {error.code}: {error.msg}" + (f" [{error.details}]" if error.details else ""))
@@ -206,7 +208,7 @@ def run(environ: Mapping[str, str], stdin: BinaryIO, stdout: BinaryIO) -> int:
     return 0
 
 
-def main() -> None:
+def main(handlers: Handlers) -> None:
     """Entry point for runtimes: never returns, skips interpreter teardown.
 
     The cyclic garbage collector is off: the process lives for one request,
@@ -214,6 +216,6 @@ def main() -> None:
     thousands of objects, each batch of which would start a collection
     (measured: a third of the cost of building the requests of a flush)."""
     gc.disable()
-    code = run(os.environ, sys.stdin.buffer, sys.stdout.buffer)
+    code = run(os.environ, sys.stdin.buffer, sys.stdout.buffer, handlers)
     sys.stderr.flush()
     os._exit(code)

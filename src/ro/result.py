@@ -14,7 +14,7 @@ from .versions import INTERFACES_SINCE, ROUTE_FIELDS_SINCE, UNVERSIONED_IPS_SINC
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Optional
+    from typing import Any, Collection, Optional
     from .fields import IPAddress, IPInterface, IPNetwork
 
 # Route fields the spec added in 1.1.0, with their JSON type bounds.
@@ -95,8 +95,9 @@ class Result:
                 unnamed = ip.gateway
         return unnamed
 
-    def without_gateways(self) -> "Result":
-        return replace(self, ips=tuple(replace(ip, gateway=None) for ip in self.ips))
+    def without_gateways(self, versions: Collection[int] = (4, 6)) -> "Result":
+        """The result without the ips gateways of these IP versions."""
+        return replace(self, ips=tuple(replace(ip, gateway=None) if ip.version in versions else ip for ip in self.ips))
 
 
 # ---- parsing -------------------------------------------------------------

@@ -38,7 +38,7 @@ DEFAULT_PRIORITY = {4: 0, 6: 1024}
 # error, hiding every route after it). 128 IPv6 next hops still fit in a dump
 # message of a reader with a 4 KB buffer; far beyond any real ECMP width.
 MAX_NEXT_HOPS = {4: 128, 6: 128}
-_SHOWN_HOPS = 4  # in words for people: a route's first next hops, then how many in all
+SHOWN_HOPS = 4  # in words for people: a route's first next hops, then how many in all
 
 
 def effective_priority(version: int, priority: Optional[int]) -> int:
@@ -131,8 +131,8 @@ def describe(route: KernelRoute, names: Mapping[int, str]) -> str:
     if len(route.hops) == 1:
         text += " " + describe_hop(route.hops[0], names, version)
     else:
-        text += "".join(f" nexthop {describe_hop(hop, names, version)}" for hop in route.hops[:_SHOWN_HOPS])
-        if len(route.hops) > _SHOWN_HOPS:
+        text += "".join(f" nexthop {describe_hop(hop, names, version)}" for hop in route.hops[:SHOWN_HOPS])
+        if len(route.hops) > SHOWN_HOPS:
             text += f" ... ({len(route.hops)} next hops)"
     if route.table != MAIN_TABLE:
         text += f" table {TABLE_NAMES.get(route.table, route.table)}"
