@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from typing import Any, Callable, Optional, TypeVar
 
     T = TypeVar("T")
-    from .fields import IPAddress, IPNetwork
+    from .addresses import Address, Network
 
 
 FLAGS = ("flushroutes", "flushgateway", "skipcheck")
@@ -41,8 +41,8 @@ class AddRoute:
     """An addroutes entry: one route through its next hops (`gws`, then
     `gw`); with none, via the result's ips gateway, else on-link."""
 
-    dst: IPNetwork
-    gateways: tuple[IPAddress, ...] = ()
+    dst: Network
+    gateways: tuple[Address, ...] = ()
     mtu: Optional[int] = None
     advmss: Optional[int] = None
     priority: Optional[int] = None
@@ -72,8 +72,8 @@ class DelRoute:
     """A delroutes entry: the routes of the target interfaces to `dst` in
     `table` (default main), narrowed to next hops via `gateways` when given."""
 
-    dst: IPNetwork
-    gateways: tuple[IPAddress, ...] = ()
+    dst: Network
+    gateways: tuple[Address, ...] = ()
     table: Optional[int] = None
 
 
@@ -122,7 +122,7 @@ class Findings:
         return out
 
 
-def _next_hops(obj: dict, path: str, dst: IPNetwork) -> tuple[IPAddress, ...]:
+def _next_hops(obj: dict, path: str, dst: Network) -> tuple[Address, ...]:
     hops = gateways(obj, path, dst)
     if len(hops) > MAX_NEXT_HOPS[dst.version]:
         raise fields.invalid(
@@ -131,7 +131,7 @@ def _next_hops(obj: dict, path: str, dst: IPNetwork) -> tuple[IPAddress, ...]:
     return hops
 
 
-def _entry(item: Any, path: str, known: tuple[str, ...], findings: Findings) -> tuple[dict, IPNetwork]:
+def _entry(item: Any, path: str, known: tuple[str, ...], findings: Findings) -> tuple[dict, Network]:
     """An entry's keys (in their known spelling) and its dst; unknown keys are an error."""
     if not isinstance(item, dict):
         raise fields.invalid(path, "must be an object like {\"dst\": \"10.0.0.0/8\"}", item)

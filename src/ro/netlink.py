@@ -30,7 +30,7 @@ from .routes import KernelRoute, NextHop
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Collection, Iterator, Optional, Sequence
-    from .fields import IPAddress
+    from .addresses import Address as IPAddress  # (renamed on merge with the codec split)
     from .plan import RouteStep
 
 NETLINK_ROUTE = 0

@@ -43,7 +43,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Callable, Mapping, Optional, Sequence, TypeVar, Union
 
-    from .fields import IPAddress
+    from .addresses import Address
 
     T = TypeVar("T", AddRoute, DelRoute)
 
@@ -232,7 +232,7 @@ def _reasons(removed: list[tuple[NextHop, str]]) -> str:
 # ---- result routes as the kernel routes they stand for -------------------------------
 
 
-def result_hops(route: Route, result: Result, interface: Optional[int]) -> tuple[Optional[IPAddress], ...]:
+def result_hops(route: Route, result: Result, interface: Optional[int]) -> tuple[Optional[Address], ...]:
     """Where a result route goes: its gws or gw; else, unless its scope is
     link, the ips gateway of its family on its interface; else on-link (None)."""
     if route.gws:
@@ -242,7 +242,7 @@ def result_hops(route: Route, result: Result, interface: Optional[int]) -> tuple
     return (result.gateway(route.version, interface),)
 
 
-def kernel_view(route: Route, gateways: Sequence[Optional[IPAddress]], oif: int) -> KernelRoute:
+def kernel_view(route: Route, gateways: Sequence[Optional[Address]], oif: int) -> KernelRoute:
     """The kernel route a result route stands for, on interface `oif`."""
     return KernelRoute(
         dst=route.dst,
@@ -258,7 +258,7 @@ def addroutes_route(entry: AddRoute, result: Result, oif: int, interface: Option
     goes via the gateway of the result's ips entry of its family (as the
     result stands after flushgateway), and is on-link when there is none or
     when its scope is link."""
-    gateways: tuple[Optional[IPAddress], ...] = entry.gateways
+    gateways: tuple[Optional[Address], ...] = entry.gateways
     if not gateways:
         gateways = (None if entry.on_link else result.gateway(entry.version, interface),)
     if entry.version == 6:
@@ -468,7 +468,7 @@ def plan_del(config: PluginConfig, chosen: Targets, seen: Observed) -> Plan:
 # ---- CHECK -------------------------------------------------------------------------
 
 
-def _hops_words(ways: Sequence[tuple[Optional[int], Optional[IPAddress]]], names: Mapping[int, str], version: int) -> str:
+def _hops_words(ways: Sequence[tuple[Optional[int], Optional[Address]]], names: Mapping[int, str], version: int) -> str:
     return ", ".join(describe_hop(NextHop(oif, gateway), names, version) for oif, gateway in ways)
 
 
@@ -568,7 +568,7 @@ def _check_ra(config: PluginConfig, chosen: Targets, seen: Observed) -> list[str
 # ---- words for humans --------------------------------------------------------
 
 
-def describe_next_hop(gateway: Optional[IPAddress]) -> str:
+def describe_next_hop(gateway: Optional[Address]) -> str:
     return f"via {gateway}" if gateway is not None else "on-link (no gateway)"
 
 

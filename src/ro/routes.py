@@ -16,7 +16,7 @@ from .record import hidden, record
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Mapping, Optional
-    from .fields import IPAddress, IPNetwork
+    from .addresses import Address, Network
 
 MAIN_TABLE = 254
 SCOPE_UNIVERSE = 0
@@ -52,12 +52,12 @@ class NextHop:
     (of the other family for an IPv4 route via an IPv6 next hop)."""
 
     oif: Optional[int]
-    gateway: Optional[IPAddress] = None
+    gateway: Optional[Address] = None
     weight: int = 1
     flags: int = 0  # RTNH_F_ONLINK and the like, as the kernel reports them
 
     @property
-    def way(self) -> tuple[Optional[int], Optional[IPAddress]]:
+    def way(self) -> tuple[Optional[int], Optional[Address]]:
         """What makes two next hops the same way out."""
         return self.oif, self.gateway
 
@@ -66,7 +66,7 @@ class NextHop:
 class KernelRoute:
     """A route as the kernel holds it (or as this plugin will add it)."""
 
-    dst: IPNetwork
+    dst: Network
     hops: tuple[NextHop, ...]  # none for blackhole, unreachable and similar routes
     table: int = MAIN_TABLE
     priority: int = 0
@@ -74,7 +74,7 @@ class KernelRoute:
     protocol: int = 0
     type: int = RTN_UNICAST
     tos: int = 0
-    src: Optional[IPNetwork] = None  # the source prefix of a source-specific (IPv6 "from") route
+    src: Optional[Network] = None  # the source prefix of a source-specific (IPv6 "from") route
     nhid: Optional[int] = None  # the nexthop object the route uses, if any
     mtu: Optional[int] = None
     advmss: Optional[int] = None
@@ -102,7 +102,7 @@ class KernelRoute:
         return {hop.oif for hop in self.hops}
 
 
-def is_default(dst: IPNetwork) -> bool:
+def is_default(dst: Network) -> bool:
     return dst.prefixlen == 0
 
 
