@@ -61,7 +61,7 @@ def test_explain_with_an_unsupported_cni_version_says_so_as_the_plugin_does(tmp_
     path.write_text(json.dumps(conflist(config, version=version)))
     plugin = run_plugin("ADD", plugin_config(version, PREV, flushgateway=True), netns="/run/netns/x")
     assert plugin.code == 1
-    expected = f"{path}: {plugin.msg} ({plugin.document['details']}) (CNI error 1)"
+    expected = f"{path}: {plugin.msg}; {plugin.document['details']} (CNI error 1)"
     done = human("explain", str(path), "--netns", "/run/netns/x")
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stderr.splitlines() == [expected]

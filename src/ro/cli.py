@@ -31,7 +31,7 @@ def _version_text() -> str:
 
 def _refusal(path: str, error: CniError) -> str:
     """Why the file cannot be used: what a runtime's call with it would get."""
-    return f"{path}: {error.msg}" + (f" ({error.details})" if error.details else "") + f" (CNI error {error.code})"
+    return f"{path}: {error.msg}" + (f"; {error.details}" if error.details else "") + f" (CNI error {error.code})"
 
 
 def _warn(path: str, entry: PluginEntry, warnings: list[str]) -> None:
