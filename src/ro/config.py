@@ -263,6 +263,7 @@ def examine(obj: dict, cni_version: str) -> tuple[Optional[PluginConfig], Findin
         prev_result = findings.attempt(parse_result, obj["prevResult"], default=None)
     if findings.problems:
         return None, findings
+    # Among the config's warnings, so that the plugin logs what validate shows.
     if settings.get("flushgateway") and any(not entry.gateways and not entry.on_link for entry in settings.get("addroutes", ())):
         findings.warnings.append(
             "flushgateway: drops the ips gateways before addroutes run, so addroutes entries without gw"
