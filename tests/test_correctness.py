@@ -268,3 +268,36 @@ def test_a_target_named_by_an_altname_gets_its_ra_setting_under_its_kernel_name(
     pod.ns.sysctl("net/ipv6/conf/net1/accept_ra_defrtr", 1)
     outcome = run_plugin("CHECK", final, netns=pod.path, ifname="n1alt")
     assert outcome.code == 103 and "net.ipv6.conf.net1.accept_ra_defrtr is 1" in outcome.msg
+
+
+# ---- values the kernel would not store as given -------------------------------------------
+
+
+@pytest.mark.parametrize("family, key, value", [(4, "mtu", 65521), (6, "mtu", 70000), (4, "advmss", 2**32 - 1), (6, "advmss", 65496)])
+def test_an_mtu_or_advmss_the_kernel_would_lower_is_refused_and_nothing_changes(pod: Pod, tmp_path: Path, family: int, key: str, value: int) -> None:
+    """ip_metrics_convert() lowers an mtu above 65520 and an advmss above
+    65495 without a word: ADD used to exit 0 with the configured value in
+    its result, and the same ADD again failed with "File exists"."""
+    pod.add_link(Link("net1", **V4, **V6))
+    dst, gw = ("10.50.0.0/16", "192.168.50.9") if family == 4 else ("2001:db8:30::/48", "2001:db8:50::9")
+    before = pod.snapshot()
+    config = plugin_config("1.1.0", pod.prev_result("1.1.0"), addroutes=[{"dst": dst, "gw": gw, key: value}])
+    outcome = run_plugin("ADD", config, netns=pod.path)
+    assert outcome.code == 7, outcome.document
+    assert outcome.msg.startswith(f"addroutes[0].{key}: must be at most {65535 - (15 if key == 'mtu' else 40)}") and f"(value: {value})" in outcome.msg
+    assert pod.snapshot() == before
+    path = tmp_path / "plugin.json"
+    path.write_text(json.dumps(config))
+    done = subprocess.run(plugin_command() + ["validate", str(path)], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    assert done.returncode == 1 and f"addroutes[0].{key}: must be at most" in done.stdout
+
+
+def test_the_largest_mtu_and_advmss_the_kernel_stores_are_kept_exactly(pod: Pod) -> None:
+    pod.add_link(Link("net1", **V4, **V6))
+    routes = [{"dst": "10.50.0.0/16", "gw": "192.168.50.9", "mtu": 65520, "advmss": 65495}, {"dst": "2001:db8:30::/48", "gw": "2001:db8:50::9", "mtu": 65520, "advmss": 65495}]
+    final, result = add(pod, "1.1.0", addroutes=routes)
+    assert detailed(pod, "10.50.0.0/16")["metrics"] == [{"mtu": 65520, "advmss": 65495}]
+    assert detailed(pod, "2001:db8:30::/48", 6)["metrics"] == [{"mtu": 65520, "advmss": 65495}]
+    assert result["routes"] == routes
+    check_passes(pod, final)
+    run_plugin("ADD", {**final, "prevResult": pod.prev_result("1.1.0")}, netns=pod.path).ok()  # a retried ADD finds its own routes

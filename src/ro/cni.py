@@ -17,16 +17,8 @@ import gc
 import os
 import sys
 
-from . import jsonio, versions
-from .errors import (
-    DECODING_FAILURE,
-    INCOMPATIBLE_VERSION,
-    INTERNAL,
-    INVALID_CONFIG,
-    INVALID_ENVIRONMENT,
-    IO_FAILURE,
-    CniError,
-)
+from . import intake, jsonio, versions
+from .errors import INCOMPATIBLE_VERSION, INTERNAL, INVALID_ENVIRONMENT, CniError
 
 TYPE_CHECKING = False  # typing costs ~3 ms per process; only annotations need it
 if TYPE_CHECKING:
@@ -40,7 +32,6 @@ if TYPE_CHECKING:
 COMMANDS = ("ADD", "DEL", "CHECK", "VERSION", "STATUS", "GC")
 NEEDS_CONTAINER = ("ADD", "DEL", "CHECK")  # CNI_CONTAINERID and CNI_IFNAME
 NEEDS_NETNS = ("ADD", "CHECK")
-MAX_STDIN = 8 << 20  # a config with 10 000 routes is well under 1 MiB
 _ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 _CONTAINER_ID_CHARS = _ALNUM | frozenset("_.-")  # the spec's rule, as libcni checks it
 
@@ -100,40 +91,13 @@ def _check_environment(command: str, environ: Mapping[str, str]) -> None:
         raise CniError(INVALID_ENVIRONMENT, "CNI_NETNS is missing or empty")
 
 
-def _decode_config(stdin: BinaryIO) -> dict:
-    try:
-        data = stdin.read(MAX_STDIN + 1)
-    except OSError as error:
-        raise CniError(IO_FAILURE, f"cannot read the config from stdin: {error.strerror}") from None
-    if len(data) > MAX_STDIN:
-        raise CniError(DECODING_FAILURE, f"the config on stdin is larger than {MAX_STDIN >> 20} MiB; refusing it")
-    try:
-        config = jsonio.loads(data)
-    except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
-        reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
-        raise CniError(DECODING_FAILURE, f"the config on stdin is not JSON: {reason}"[:300]) from None
-    if not isinstance(config, dict):
-        raise CniError(DECODING_FAILURE, "the config on stdin must be a JSON object")
-    return config
-
-
-def _cni_version(config: dict) -> str:
-    version = config.get("cniVersion", "0.1.0")  # libcni's default when absent
-    if not isinstance(version, str):
-        raise CniError(INVALID_CONFIG, f"cniVersion: must be a string (value: {jsonio.dumps(version)[:40]})")
-    if version not in versions.SUPPORTED:
-        raise CniError(
-            INCOMPATIBLE_VERSION,
-            f"cniVersion {version[:40]!r} is not supported",
-            f"supported versions: {', '.join(versions.SUPPORTED)}",
-        )
-    return version
+STDIN = "the config on stdin"  # how errors name it
 
 
 def _version_reply(stdin: BinaryIO) -> dict:
     """VERSION echoes the request's version when it is one we speak."""
     try:
-        requested = _decode_config(stdin).get("cniVersion")
+        requested = intake.read(stdin, STDIN).get("cniVersion")
     except CniError:
         requested = None
     version = requested if requested in versions.SUPPORTED else versions.LATEST
@@ -180,8 +144,8 @@ def run(environ: Mapping[str, str], stdin: BinaryIO, stdout: BinaryIO, handlers:
         if command == "VERSION":
             document: Optional[dict] = _version_reply(stdin)
         else:
-            config = _decode_config(stdin)
-            version = _cni_version(config)
+            config = intake.read(stdin, STDIN)
+            version = intake.cni_version(config)
             from .log import Log
 
             log = Log.for_config(config, _context(environ))

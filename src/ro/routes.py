@@ -38,6 +38,11 @@ DEFAULT_PRIORITY = {4: 0, 6: 1024}
 # error, hiding every route after it). 128 IPv6 next hops still fit in a dump
 # message of a reader with a 4 KB buffer; far beyond any real ECMP width.
 MAX_NEXT_HOPS = {4: 128, 6: 128}
+# The largest route mtu and advmss the kernel stores as given, in both
+# families: ip_metrics_convert() lowers anything above to these without a
+# word, so the route would not be the one asked for (and a second ADD would
+# find it and fail with "File exists").
+LARGEST_METRICS = {"mtu": 65535 - 15, "advmss": 65535 - 40}
 SHOWN_HOPS = 4  # in words for people: a route's first next hops, then how many in all
 
 
