@@ -15,12 +15,12 @@ import sys
 from netns import V4, V6, Link, Pod
 from runner import plugin_config, run_plugin
 
-from ro import addresses, netlink
+from ro import addresses, route_messages, wire
 from ro.routes import KernelRoute, NextHop
 
 PROBE = """
 import json, sys
-import ro.netlink
+import ro.netlink, ro.apply
 print(json.dumps(sorted(name for name in sys.modules if name.startswith(("pyroute2", "asyncio", "multiprocessing")))))
 """
 
@@ -28,7 +28,7 @@ print(json.dumps(sorted(name for name in sys.modules if name.startswith(("pyrout
 BOTH = """
 import json, sys
 from pyroute2.netlink.rtnl.rtmsg import rtmsg
-from ro import netlink
+from ro import netlink, route_messages, wire
 
 def ours(route):
     return {"family": route.version, "dst": str(route.dst), "table": route.table, "priority": route.priority,
@@ -37,7 +37,7 @@ def ours(route):
             "hops": sorted([h.oif, str(h.gateway) if h.gateway else None, h.weight] for h in route.hops)}
 
 def theirs(body):
-    m = rtmsg(netlink._HEADER.pack(netlink._HEADER.size + len(body), netlink.RTM_NEWROUTE, 0, 0, 0) + body); m.decode()
+    m = rtmsg(wire.message(wire.RTM_NEWROUTE, 0, 0, body)); m.decode()
     family = 4 if m["family"] == 2 else 6
     zero = "0.0.0.0" if family == 4 else "::"
     via = lambda attrs: (attrs.get("RTA_GATEWAY") or (attrs.get("RTA_VIA") or {}).get("addr"))
@@ -56,10 +56,10 @@ def theirs(body):
             "hops": sorted(hops, key=str)}
 
 sock = netlink.RouteSocket()
-messages, _, _ = sock._dump(netlink.RTM_GETROUTE, bytes(12))
+messages, _, _ = sock._dump(wire.RTM_GETROUTE, wire.RTMSG.pack(0, 0, 0, 0, 0, 0, 0, 0, 0))
 pairs = []
 for message in messages:
-    route = netlink.decode_route(message)
+    route = route_messages.decode_route(message)
     if route is not None:
         mine = ours(route); mine["hops"] = sorted(mine["hops"], key=str)
         pairs.append([mine, theirs(message)])
@@ -80,9 +80,9 @@ def test_our_attribute_numbers_are_pyroute2s() -> None:
     table = {name: number for number, (name, _) in enumerate(rtmsg.nla_map)}
     for name in ("RTA_DST", "RTA_SRC", "RTA_OIF", "RTA_GATEWAY", "RTA_PRIORITY", "RTA_METRICS", "RTA_MULTIPATH", "RTA_FLOW",
                  "RTA_CACHEINFO", "RTA_TABLE", "RTA_VIA", "RTA_EXPIRES"):  # fmt: skip
-        assert getattr(netlink, name) == table[name], name
+        assert getattr(wire, name) == table[name], name
     metrics = {name: number for number, (name, _) in enumerate(rtmsg.metrics.nla_map)}
-    assert (netlink.RTAX_MTU, netlink.RTAX_ADVMSS) == (metrics["RTAX_MTU"], metrics["RTAX_ADVMSS"])
+    assert (wire.RTAX_MTU, wire.RTAX_ADVMSS) == (metrics["RTAX_MTU"], metrics["RTAX_ADVMSS"])
 
 
 def test_every_dumped_route_reads_as_pyroute2_reads_it(pod: Pod) -> None:
@@ -108,7 +108,7 @@ def test_every_dumped_route_reads_as_pyroute2_reads_it(pod: Pod) -> None:
 def _as_pyroute2_reads(body: bytes):
     from pyroute2.netlink.rtnl.rtmsg import rtmsg
 
-    message = rtmsg(netlink._HEADER.pack(netlink._HEADER.size + len(body), netlink.RTM_NEWROUTE, 0, 0, 0) + body)
+    message = rtmsg(wire.message(wire.RTM_NEWROUTE, 0, 0, body))
     message.decode()
     return message
 
@@ -117,13 +117,13 @@ def test_messages_we_build_read_as_meant() -> None:
     net = addresses.ip_network
     hops = (NextHop(3, addresses.ip_address("10.0.0.1")), NextHop(3, addresses.ip_address("10.0.0.2"), weight=2))
     route = KernelRoute(net("10.20.0.0/16"), hops, table=1000, priority=7, protocol=114, mtu=1400, advmss=1360)
-    message = _as_pyroute2_reads(netlink.new_route(route))
+    message = _as_pyroute2_reads(route_messages.new_route(route))
     assert (message["dst_len"], message["table"], message["proto"]) == (16, 252, 114)  # ids above 255 go in RTA_TABLE
     assert (message.get_attr("RTA_DST"), message.get_attr("RTA_TABLE"), message.get_attr("RTA_PRIORITY")) == ("10.20.0.0", 1000, 7)
     assert [(nh["oif"], nh["hops"], dict(nh["attrs"])["RTA_GATEWAY"]) for nh in message.get_attr("RTA_MULTIPATH")] == [(3, 0, "10.0.0.1"), (3, 1, "10.0.0.2")]
     assert message.get_attr("RTA_METRICS").get_attr("RTAX_MTU") == 1400
     single = KernelRoute(net("10.21.0.0/16"), (NextHop(3, addresses.ip_address("fe80::1")),), protocol=114)
-    message = _as_pyroute2_reads(netlink.new_route(single))
+    message = _as_pyroute2_reads(route_messages.new_route(single))
     assert message.get_attr("RTA_OIF") == 3 and message.get_attr("RTA_VIA")["addr"] == "fe80::1"  # via inet6
 
 
