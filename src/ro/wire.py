@@ -142,5 +142,7 @@ def attribute(kind: int, value: bytes) -> bytes:
 
 
 def message(kind: int, flags: int, seq: int, body: bytes) -> bytes:
-    """A request: its nlmsghdr, then `body` (a struct and its attributes)."""
-    return NLMSGHDR.pack(NLMSGHDR.size + len(body), kind, flags, seq, 0) + body
+    """A request: its nlmsghdr, then `body` (a struct and its attributes),
+    padded to where the next message of a batch starts."""
+    length = NLMSGHDR.size + len(body)
+    return NLMSGHDR.pack(length, kind, flags, seq, 0) + body + b"\0" * (align(length) - length)
