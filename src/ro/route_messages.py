@@ -300,7 +300,7 @@ def replayable(wire: bytes, keep_hops: bool = True, as_is: bool = False) -> byte
         elif attr == RTA_MULTIPATH:
             out.append(attribute(attr, _cleaned_multipath(wire, a, b)))
         else:
-            out.append(wire[a - RTATTR.size : a + align(b - a)])
+            out.append(wire[a - RTATTR.size : b] + b"\0" * (align(b - a) - (b - a)))  # padded even if the dump's last was not
     if family == AF_INET6 and expires > 0:
         out.append(attribute(RTA_EXPIRES, U32.pack(-(-expires // USER_HZ))))
     flags &= ~(REPORTED_ONLY_RTM | (0 if keep_hops and not by_id else RTNH_F_ONLINK))
