@@ -15,7 +15,7 @@ import sys
 from netns import V4, V6, Link, Pod
 from runner import plugin_config, run_plugin
 
-from ro import addresses, route_messages, wire
+from ro import addresses, netlink, route_messages, wire
 from ro.record import replace
 from ro.routes import KernelRoute, NextHop
 
@@ -259,3 +259,12 @@ def test_routes_on_other_interfaces_are_filtered_by_the_kernel(pod: Pod) -> None
     done = subprocess.run(["ip", "netns", "exec", pod.ns.name, sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     read, filtered, kept, on_net1 = done.stdout.split()
     assert filtered == "True" and int(read) < 20 and int(kept) > 0 and on_net1 == "True"
+
+
+def test_link_names_look_up_other_interfaces_and_honour_a_default() -> None:
+    names = netlink.LinkNames({"net1": 4242})
+    assert names.get(4242) == "net1" and names[4242] == "net1"
+    assert names.get(1) == "lo" and names[1] == "lo"  # not a target: looked up (lo is 1 in every namespace)
+    gone = 2**31 - 1  # no interface has it
+    assert names.get(gone) is None and names.get(gone, "?") == "?"
+    assert names[gone] == str(gone)  # in words, a number

@@ -236,13 +236,14 @@ def _rtnexthop(hop: NextHop, family: int) -> bytes:
 def _where(family: int, hops: Sequence[NextHop]) -> tuple[bytes, int]:
     """The attributes that say where a route goes, and the rtm_flags they need.
 
-    One next hop is a route of one next hop, not an RTA_MULTIPATH of one: the
-    rtnexthop's attributes one level up, its flags in rtm_flags, as the
-    kernel itself dumps such a route (and the kernel keeps no weight for it;
-    an IPv6 RTA_MULTIPATH would be taken apart into one route per hop
-    anyway)."""
-    if len(hops) != 1:
+    A route of one next hop is sent as the kernel dumps one, in both
+    families: the rtnexthop's attributes one level up and its flags in
+    rtm_flags (a weight means nothing without another next hop, and the
+    dump shows none)."""
+    if len(hops) > 1:
         return attribute(RTA_MULTIPATH, b"".join([_rtnexthop(hop, family) for hop in hops])), 0
+    if not hops:  # blackhole, unreachable and the like
+        return b"", 0
     entry = _rtnexthop(hops[0], family)
     _, flags, _, ifindex = RTNEXTHOP.unpack_from(entry)
     oif = attribute(RTA_OIF, U32.pack(ifindex)) if hops[0].oif is not None else b""
