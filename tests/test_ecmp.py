@@ -288,6 +288,9 @@ def test_a_shared_route_keeps_the_other_next_hops_exactly(pod: Pod, family: int,
     (route,) = json.loads(pod.ip(f"-{family}", "-j", "route", "show", "default"))
     assert route["protocol"] == "static" and route["metric"] == 7
     run_plugin("CHECK", chained(config, added.document), netns=pod.path).ok()
+    if family == 6 and eth0_hops == 1:  # IPv6 keeps a lone next hop's weight, as its own delete of a next hop does
+        pod.route("append", "default", "via", FAMILY[6]["hops"][1], "dev", "net1", "proto", "static", "metric", "7", family=6)
+        assert [hop["raw"] for hop in raw_default(pod, 6) if hop["ifindex"] == eth0] == [kept[0]["raw"]]
 
 
 @pytest.mark.parametrize("family, extras", KEPT_EXTRAS)

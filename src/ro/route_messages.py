@@ -22,6 +22,7 @@ from .routes import KernelRoute, NextHop
 from .wire import (
     AF_INET,
     AF_INET6,
+    ALIGNTO,
     ATTR_TYPE_MASK,
     NEXTHOP_GRP,
     NHA_GATEWAY,
@@ -29,6 +30,7 @@ from .wire import (
     NHA_ID,
     NHA_OIF,
     NHMSG,
+    PADDING,
     REPORTED_ONLY,
     REPORTED_ONLY_RTM,
     RT_TABLE_COMPAT,
@@ -233,21 +235,21 @@ def _rtnexthop(hop: NextHop, family: int) -> bytes:
     return RTNEXTHOP.pack(RTNEXTHOP.size + len(gateway), hop.flags & RTNH_F_ONLINK, hop.weight - 1, hop.oif or 0) + gateway
 
 
-def _where(family: int, hops: Sequence[NextHop]) -> tuple[bytes, int]:
-    """The attributes that say where a route goes, and the rtm_flags they need.
+def _multipath_attribute(family: int, hops: Sequence[NextHop]) -> bytes:
+    return attribute(RTA_MULTIPATH, b"".join([_rtnexthop(hop, family) for hop in hops]))
 
-    A route of one next hop is sent as the kernel dumps one, in both
-    families: the rtnexthop's attributes one level up and its flags in
-    rtm_flags (a weight means nothing without another next hop, and the
-    dump shows none)."""
+
+def _where(family: int, hops: Sequence[NextHop]) -> tuple[bytes, int]:
+    """The attributes that say where a new route goes, and the rtm_flags they need."""
     if len(hops) > 1:
-        return attribute(RTA_MULTIPATH, b"".join([_rtnexthop(hop, family) for hop in hops])), 0
+        return _multipath_attribute(family, hops), 0
     if not hops:  # blackhole, unreachable and the like
         return b"", 0
-    entry = _rtnexthop(hops[0], family)
-    _, flags, _, ifindex = RTNEXTHOP.unpack_from(entry)
-    oif = attribute(RTA_OIF, U32.pack(ifindex)) if hops[0].oif is not None else b""
-    return oif + entry[RTNEXTHOP.size :], flags
+    (hop,) = hops
+    attrs = attribute(RTA_OIF, U32.pack(hop.oif)) if hop.oif is not None else b""
+    if hop.gateway is not None:
+        attrs += _gateway(hop.gateway, family)
+    return attrs, hop.flags & RTNH_F_ONLINK
 
 
 def new_route(route: KernelRoute) -> bytes:
@@ -301,7 +303,7 @@ def replayable(wire: bytes, keep_hops: bool = True, as_is: bool = False) -> byte
         elif attr == RTA_MULTIPATH:
             out.append(attribute(attr, _cleaned_multipath(wire, a, b)))
         else:
-            out.append(wire[a - RTATTR.size : b] + b"\0" * (align(b - a) - (b - a)))  # padded even if the dump's last was not
+            out.append(wire[a - RTATTR.size : b] + PADDING[(b - a) % ALIGNTO])  # padded even if the dump's last was not
     if family == AF_INET6 and expires > 0:
         out.append(attribute(RTA_EXPIRES, U32.pack(-(-expires // USER_HZ))))
     flags &= ~(REPORTED_ONLY_RTM | (0 if keep_hops and not by_id else RTNH_F_ONLINK))
@@ -309,10 +311,12 @@ def replayable(wire: bytes, keep_hops: bool = True, as_is: bool = False) -> byte
 
 
 def with_hops(wire: bytes, hops: Sequence[NextHop]) -> bytes:
-    """The dumped route through fewer next hops: the same route (protocol,
-    metric, scope, prefsrc and all), with each next hop it keeps as the
-    kernel dumped it (encapsulation, realm and all)."""
-    rest = replayable(wire, keep_hops=False)
-    family, dst_len, src_len, tos, table, protocol, scope, kind, flags = RTMSG.unpack_from(rest)
-    where, hop_flags = _where(family, hops)
-    return RTMSG.pack(family, dst_len, src_len, tos, table, protocol, scope, kind, flags | hop_flags) + rest[RTMSG.size :] + where
+    """The dumped multipath route through fewer next hops: the same route
+    (protocol, metric, scope, prefsrc and all), with each next hop it keeps
+    as the kernel dumped it (encapsulation, realm, weight and all).
+
+    Still an RTA_MULTIPATH when one next hop is left: the kernel makes that
+    a route of one next hop in both families, dumped without a weight, but
+    IPv6 keeps the weight, as it does when one next hop of a multipath route
+    is deleted, and shows it again once the route has another next hop."""
+    return replayable(wire, keep_hops=False) + _multipath_attribute(RTMSG.unpack_from(wire)[0], hops)
