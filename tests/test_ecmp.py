@@ -304,6 +304,22 @@ def test_a_refused_add_puts_a_shared_route_back_exactly(pod: Pod, family: int, e
     assert pod.snapshot() == snapshot
 
 
+def test_a_route_on_a_nexthop_object_with_encapsulation_is_deleted_and_restored(pod: Pod, family: int, net: dict) -> None:
+    """The kernel dumps such a route with its object's id and, beside it,
+    the object's next hop and encapsulation; it takes the id alone back
+    ("Nexthop specification and nexthop id are mutually exclusive")."""
+    encap = "encap ip id 5 dst 10.9.9.9" if family == 4 else "encap seg6 mode encap segs fc00::1"
+    pod.ip(f"-{family}", "nexthop", "add", "id", "7", "via", net["hops"][0], "dev", "net1", *encap.split())
+    pod.route("add", net["dst"], "nhid", "7", family=family)
+    before = pod.snapshot()
+    unreachable = "10.99.0.1" if family == 4 else "2001:db8:99::1"
+    _, refused = add(pod, flushroutes=True, addroutes=[{"dst": net["default"], "gw": unreachable}])
+    assert refused.code == 100 and refused.msg.startswith("addroutes[0]"), refused.msg  # the deletion went through
+    assert pod.snapshot() == before
+    add(pod, flushroutes=True)[1].ok()
+    assert next_hops(pod, net["dst"], family) is None
+
+
 # ---- CHECK, DEL, results -------------------------------------------------------------------
 
 
