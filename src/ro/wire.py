@@ -4,8 +4,8 @@ The kernel's own names (linux/netlink.h, linux/rtnetlink.h,
 linux/nexthop.h), one `struct.Struct` per C structure with its fields named
 beside it, and each nested format walked by one function: attributes
 (struct rtattr, also nlattr), next hops (struct rtnexthop) and messages
-(struct nlmsghdr). What a route is lives in ro.route_messages, the socket in
-ro.netlink.
+(struct nlmsghdr). What the messages say about routes is ro.route_messages'
+business; the socket is ro.netlink's. The hot loops that inline a walk say so.
 
 Pure and cheap to import (struct alone): it is on the path of every pod
 start. The address families are Linux's numbers rather than the socket
@@ -126,7 +126,7 @@ def next_hops(data: bytes, start: int, end: int) -> Iterator[tuple[int, int]]:
 
 def messages(data: bytes) -> Iterator[tuple[int, int, int, int, int]]:
     """(offset, length, type, flags, seq) of each nlmsghdr-framed message in
-    what one recv() returned."""
+    what one recv() returned (a dump: up to a few hundred routes)."""
     offset, size = 0, len(data)
     unpack = NLMSGHDR.unpack_from
     while offset + NLMSGHDR.size <= size:
