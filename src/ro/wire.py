@@ -5,7 +5,8 @@ linux/nexthop.h), one `struct.Struct` per C structure with its fields named
 beside it, and each nested format walked by one function: attributes
 (struct rtattr, also nlattr), next hops (struct rtnexthop) and messages
 (struct nlmsghdr). What the messages say about routes is ro.route_messages'
-business; the socket is ro.netlink's. The hot loops that inline a walk say so.
+business; the socket is ro.netlink's. (One hot loop inlines a walk, and says
+why: route_messages.decode_route.)
 
 Pure and cheap to import (struct alone): it is on the path of every pod
 start. The address families are Linux's numbers rather than the socket
