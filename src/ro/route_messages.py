@@ -117,16 +117,17 @@ def decode_route(message: bytes, seen_hops: Optional[dict] = None) -> Optional[K
     hops: tuple[NextHop, ...] = ()
     as_is = not flags & REPORTED_ONLY_RTM
     # wire.attributes, written out: a generator costs this loop half as
-    # much again per route of a large flush (tests hold the two to agree).
-    unpack_attr, unpack_u32 = RTATTR.unpack_from, U32.unpack_from
+    # much again per route of a large flush (tests hold the two to agree);
+    # and what it uses per attribute in locals, for the same reason.
+    unpack_attr, unpack_u32, aligned, header, mask = RTATTR.unpack_from, U32.unpack_from, align, RTATTR.size, ATTR_TYPE_MASK
     stop, position = len(message), RTMSG.size
-    while position + RTATTR.size <= stop:
+    while position + header <= stop:
         length, attr = unpack_attr(message, position)
-        if length < RTATTR.size:
+        if length < header:
             break
-        value, end = position + RTATTR.size, position + length
-        position += align(length)
-        attr &= ATTR_TYPE_MASK
+        value, end = position + header, position + length
+        position += aligned(length)
+        attr &= mask
         if attr == RTA_TABLE:  # in the order dumps carry them
             table = unpack_u32(message, value)[0]
         elif attr == RTA_DST:
