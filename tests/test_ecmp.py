@@ -293,6 +293,19 @@ def test_a_shared_route_keeps_the_other_next_hops_exactly(pod: Pod, family: int,
         assert [hop["raw"] for hop in raw_default(pod, 6) if hop["ifindex"] == eth0] == [kept[0]["raw"]]
 
 
+def test_a_kept_next_hop_without_carrier_is_sent_back_without_linkdown(pod: Pod, family: int) -> None:
+    """The kernel marks eth0's next hops linkdown, and refuses the flag back:
+    the replacement leaves it out, and the kernel marks them again."""
+    shared_default(pod, family, "encap seg6 mode encap segs fc00::1", 2)
+    pod.carrier_off(ETH0)
+    before = raw_default(pod, family)
+    eth0 = json.loads(pod.ip("-j", "link", "show", "eth0"))[0]["ifindex"]
+    kept = [hop for hop in before if hop["ifindex"] == eth0]
+    assert all(hop["flags"] & 16 for hop in kept), before  # RTNH_F_LINKDOWN
+    add(pod, flushgateway=True)[1].ok()
+    assert [hop["raw"] for hop in raw_default(pod, family)] == [hop["raw"] for hop in kept]
+
+
 @pytest.mark.parametrize("family, extras", KEPT_EXTRAS)
 def test_a_refused_add_puts_a_shared_route_back_exactly(pod: Pod, family: int, extras: str) -> None:
     shared_default(pod, family, extras, 2)
