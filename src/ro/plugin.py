@@ -61,7 +61,7 @@ def observe(config: PluginConfig, links: Mapping[str, int], sock: RouteSocket, r
     can do without), and their RA settings where a rule deletes routes."""
     from . import netlink, plan, sysctl
 
-    names = netlink.LinkNames({})  # the kernel's names: a target may be given by an altname
+    names = netlink.LinkNames()  # the kernel's names: a target may be given by an altname
     found: Mapping[str, Mapping[str, int]] = {}
     if ra_settings and plan.deletes_routes(config):
         found = sysctl.ipv6_settings([names[index] for index in links.values()], plan.RA_SETTINGS)

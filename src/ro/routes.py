@@ -60,6 +60,10 @@ class NextHop:
     gateway: Optional[Address] = None
     weight: int = 1
     flags: int = 0  # RTNH_F_ONLINK and the like, as the kernel reports them
+    # The kernel's own struct rtnexthop of a multipath route's next hop, with
+    # its attributes (encapsulation, realm, whatever a kernel adds): a route
+    # that loses other next hops keeps this one exactly (ro.route_messages).
+    wire: bytes = hidden(default=b"")
 
     @property
     def way(self) -> tuple[Optional[int], Optional[Address]]:
