@@ -1,6 +1,6 @@
 """Turn shiv's zipapp into dist/route-override: our launcher in place of
 shiv's __main__ (with the cache cleanup beside it), and a /bin/sh prefix that
-runs python3 isolated.
+runs the bundled runtime, when the installer named one, or python3, isolated.
 
 Usage: finish_pyz.py SHIV_OUTPUT TARGET
 
@@ -28,13 +28,31 @@ HERE = Path(__file__).resolve().parent
 # lines is found by Python from the end of the file. Importing the launcher
 # with -c, rather than running the archive, skips runpy (~7 ms a run);
 # `python3 route-override` still works through __main__.py.
+#
+# The installer (installer/install.sh) rewrites two lines of this, byte for
+# byte the rest: line 1 to `#!<runtime>/ld.so <runtime>/python3` (the bundled
+# runtime, absolute host paths: the kernel runs it with no /bin/sh on the
+# node; its python3._pth makes it isolated) and line 3 (RUNTIME_LINE) to
+# `runtime=<runtime>`, which this sh code then prefers to any python3 on
+# PATH: sh decides, no second interpreter is started to find the first.
 LAUNCHER = "route_override_launcher"
 CLEANUP = "route_override_cleanup"  # build/cache_cleanup.py, imported by the launcher after an extraction
-PREFIX = b"""#!/bin/sh
-# route-override, a CNI plugin (Python zipapp): sh finds python3 like env would, runs it isolated.
-command -v python3 >/dev/null 2>&1 || { [ -n "$CNI_COMMAND" ] && echo '{"cniVersion": "1.1.0", "code": 50, "msg": "route-override needs python3 (3.9 or newer) on the node, and none is on PATH", "details": ""}'; echo 'route-override: no python3 on PATH' >&2; exit 1; }
-exec python3 -I -S -c 'import sys; sys.path.insert(0, sys.argv[1]); import route_override_launcher' "$0" "$@"
+RUNTIME_LINE = b"runtime=\n"
+IMPORT_LAUNCHER = b"-c 'import sys; sys.path.insert(0, sys.argv[1]); import route_override_launcher' \"$0\" \"$@\""
+PREFIX = (
+    b"""#!/bin/sh
+# route-override, a CNI plugin (Python zipapp): on the bundled runtime named below, else python3 from PATH, isolated.
 """
+    + RUNTIME_LINE
+    + b"""[ -n "$runtime" ] && [ -x "$runtime/python3" ] && exec "$runtime/ld.so" "$runtime/python3" """
+    + IMPORT_LAUNCHER
+    + b"""
+command -v python3 >/dev/null 2>&1 || { [ -n "$CNI_COMMAND" ] && echo '{"cniVersion": "1.1.0", "code": 50, "msg": "route-override needs python3 (3.9 or newer) on the node, and none is on PATH", "details": ""}'; echo 'route-override: no python3 on PATH' >&2; exit 1; }
+exec python3 -I -S """
+    + IMPORT_LAUNCHER
+    + b"""
+"""
+)
 
 
 def _write(archive: zipfile.ZipFile, like: zipfile.ZipInfo, name: str, data: bytes) -> None:
