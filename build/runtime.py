@@ -217,7 +217,7 @@ def assemble(row: dict[str, str], root: Path, oci_arch: str) -> Path:
         raise SystemExit(f"runtime: no package ships {unowned}")
     packages = sorted({owner[inside(root, path)] for path in taken.values()})
     (stage / "packages").write_text(
-        f"# Debian {row['release']} {row['debian']}: the packages this runtime's files come from\n" + "".join(p + "\n" for p in packages)
+        f"# Debian {row['release']} {row['debian']}\n" + "".join(p + "\n" for p in packages)
     )
     for path in stage.rglob("*"):
         path.chmod(0o755 if path.is_dir() or path.name in EXECUTABLES else 0o644)

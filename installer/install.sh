@@ -1,33 +1,61 @@
 #!/bin/sh
 # route-override installer: the entrypoint of Dockerfile.installer.
 #
-# Copies the plugin into the host's CNI bin dir atomically: to a temporary
-# file in that same directory, 0755, flushed to disk, then renamed over
-# route-override. rename(2) within one directory is atomic, so a runtime
-# starting a pod meanwhile runs the complete old or the complete new plugin,
-# never half of one. POSIX sh (busybox in the image, dash in the tests).
-# The copy uses only applets busybox sh runs without exec (cp, sha256sum,
-# not cat, cmp), so tests/platforms runs it from each architecture's image
-# under user-mode emulation, where exec of a foreign binary needs binfmt.
+# Installs, into the host's CNI bin dir, the image's bundled Python runtime
+# and the plugin that runs on it, so that a node needs no python3 and no
+# shell (Talos, Bottlerocket, Flatcar, ...):
+#
+# 1. The runtime (/runtime/.route-override-<id>, build/runtime.py; <id> comes
+#    from its content) is copied to a temporary directory beside its final
+#    name, checked against its SHA256SUMS, then renamed into place: complete
+#    before anything names it. One already there is kept if it checks out
+#    (nothing is written); a foreign entry at that name (a symlink, a file, a
+#    directory that does not check out) is removed, never followed.
+# 2. The plugin is written with its first line naming that runtime by the
+#    host's absolute paths (`#!<runtime>/ld.so <runtime>/python3`, within
+#    the kernel's limit for that line) and its `runtime=` line naming it for
+#    its sh code, to a temporary file in the same directory, 0755, flushed,
+#    then renamed over route-override: a runtime starting a pod meanwhile
+#    runs the complete old or the complete new plugin, never half of one.
+# 3. Then every other runtime (no installed plugin names it) is removed,
+#    after --cleanup-delay seconds (a run started just before the switch has
+#    taken its lock by then), and only if no run holds it: each run holds a
+#    shared flock on its runtime (build/launcher.py); this takes an exclusive
+#    one without waiting. One still held is kept, and removed by a later pass.
+#
+# Everything written is root's and writable by root only; a bin dir that
+# others can write (who could then swap the interpreter) is refused.
+#
+# POSIX sh (busybox in the image, dash in the tests). Every command is a
+# busybox applet, which busybox sh runs without exec, so tests/platforms runs
+# it from each architecture's image under user-mode emulation, where exec of
+# a foreign binary needs binfmt.
 #
 # Options (each also as a variable):
-#   --mode init|daemon            RO_MODE          init: exit after installing (init container);
-#                                                  daemon: then stay alive (main container). Default: init
-#   --dest-dir DIR                RO_DEST_DIR      the host's CNI bin dir as mounted. Default: /host/opt/cni/bin
-#   --host-usr DIR                RO_HOST_USR      the host's /usr, mounted read-only, to look for python3.
-#                                                  Default: /host/usr
-#   --python-check require|warn   RO_PYTHON_CHECK  without a usable python3 on the host, refuse to install
-#                                                  (require, the default) or install anyway (warn)
+#   --mode init|daemon|check      RO_MODE          init: exit after installing (init container);
+#                                                  daemon: then stay alive, and retry removing held
+#                                                  runtimes hourly (main container);
+#                                                  check: change nothing, exit 0 only if this image's
+#                                                  plugin and runtime are installed (readiness probe).
+#                                                  Default: init
+#   --dest-dir DIR                RO_DEST_DIR      the host's CNI bin dir as mounted here. Default: /host/opt/cni/bin
+#   --host-dest-dir DIR           RO_HOST_DEST_DIR the same directory as the host names it, which the
+#                                                  plugin's first line needs (OpenShift: /var/lib/cni/bin).
+#                                                  Default: /opt/cni/bin
+#   --cleanup-delay SECONDS       RO_CLEANUP_DELAY how long after a switch the old runtime stays. Default: 10
 #   --source FILE                 RO_SOURCE        the plugin to install. Default: /route-override
+#   --runtime DIR                 RO_RUNTIME       holds the runtime to install. Default: /runtime
+# Accepted and ignored, from before the runtime was bundled: --host-usr, --python-check.
 set -eu
 
 MODE=${RO_MODE:-init}
 DEST_DIR=${RO_DEST_DIR:-/host/opt/cni/bin}
-HOST_USR=${RO_HOST_USR:-/host/usr}
-PYTHON_CHECK=${RO_PYTHON_CHECK:-require}
+HOST_DEST_DIR=${RO_HOST_DEST_DIR:-/opt/cni/bin}
+CLEANUP_DELAY=${RO_CLEANUP_DELAY:-10}
 SOURCE=${RO_SOURCE:-/route-override}
+RUNTIME=${RO_RUNTIME:-/runtime}
 NAME=route-override
-PYTHON_FLOOR_MINOR=9 # the plugin needs Python 3.9+ (pyproject.toml)
+RUNTIME_GLOB=".$NAME-[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]"
 
 log() { echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) route-override-installer: $*"; }
 die() { log "ERROR: $*"; exit 1; }
@@ -36,97 +64,205 @@ while [ $# -gt 0 ]; do
     case $1 in
     --mode) MODE=${2:?--mode needs a value}; shift 2 ;;
     --dest-dir) DEST_DIR=${2:?--dest-dir needs a value}; shift 2 ;;
-    --host-usr) HOST_USR=${2:?--host-usr needs a value}; shift 2 ;;
-    --python-check) PYTHON_CHECK=${2:?--python-check needs a value}; shift 2 ;;
+    --host-dest-dir) HOST_DEST_DIR=${2:?--host-dest-dir needs a value}; shift 2 ;;
+    --cleanup-delay) CLEANUP_DELAY=${2:?--cleanup-delay needs a value}; shift 2 ;;
     --source) SOURCE=${2:?--source needs a value}; shift 2 ;;
+    --runtime) RUNTIME=${2:?--runtime needs a value}; shift 2 ;;
+    --host-usr | --python-check)
+        log "note: $1 is no longer used (the plugin runs on the bundled runtime, whatever the node has)"
+        shift 2 ;;
     *) die "unknown option $1 (see the header of $0)" ;;
     esac
 done
-case $MODE in init | daemon) ;; *) die "--mode must be init or daemon, not $MODE" ;; esac
-case $PYTHON_CHECK in require | warn) ;; *) die "--python-check must be require or warn, not $PYTHON_CHECK" ;; esac
-
-# The minor version a host python3 path points at (3.N -> N), following
-# symlinks inside the mounted /usr; empty when it cannot be told.
-python_minor() {
-    path=$1
-    hops=0
-    while [ -L "$path" ] && [ $hops -lt 10 ]; do
-        target=$(readlink "$path")
-        case $target in
-        /usr/*) path=$HOST_USR${target#/usr} ;;
-        /*) break ;; # outside the mount (e.g. /etc/alternatives): tell by the other names
-        *) path=${path%/*}/$target ;;
-        esac
-        hops=$((hops + 1))
-    done
-    name=${path##*/}
-    minor=${name#python3.}
-    case $name:$minor in python3.*:[0-9] | python3.*:[0-9][0-9]) echo "$minor" ;; esac
-}
-
-# Whether the host can run the plugin: a python3 on PATH (the plugin's
-# first line runs `python3`) and a Python 3.9+ under that or another name
-# (on an older python3 the plugin re-runs itself with python3.9+).
-check_python() {
-    python3=""
-    best=""
-    for dir in local/bin bin; do
-        for candidate in "$HOST_USR/$dir"/python3 "$HOST_USR/$dir"/python3.[0-9]*; do
-            [ -e "$candidate" ] || [ -L "$candidate" ] || continue
-            minor=$(python_minor "$candidate")
-            [ "${candidate##*/}" = python3 ] && [ -z "$python3" ] && python3="/usr/$dir/python3${minor:+ (3.$minor)}"
-            if [ -n "$minor" ] && { [ -z "$best" ] || [ "$minor" -gt "$best" ]; }; then best=$minor; fi
-        done
-    done
-    if [ -n "$python3" ] && [ -n "$best" ] && [ "$best" -ge $PYTHON_FLOOR_MINOR ]; then
-        log "host python: $python3, newest Python 3.$best: ok (needs 3.$PYTHON_FLOOR_MINOR+)"
-        return 0
-    fi
-    newest=${best:+3.$best}
-    problem="host python: ${python3:-no python3 in /usr/bin or /usr/local/bin}; newest Python ${newest:-unknown}; route-override needs python3 and Python 3.$PYTHON_FLOOR_MINOR+ (looked in $HOST_USR)"
-    [ "$PYTHON_CHECK" = require ] && die "$problem; not installing (--python-check warn installs anyway)"
-    log "WARNING: $problem; installing anyway (--python-check warn)"
-}
+case $MODE in init | daemon | check) ;; *) die "--mode must be init, daemon or check, not $MODE" ;; esac
+case $CLEANUP_DELAY in '' | *[!0-9]*) die "--cleanup-delay must be a number of seconds, not $CLEANUP_DELAY" ;; esac
+# The path goes into a shebang line, which the kernel splits at blanks, and
+# into sh code: plain characters only.
+case $HOST_DEST_DIR in
+/*) ;; *) die "--host-dest-dir must be absolute, not $HOST_DEST_DIR" ;;
+esac
+case $HOST_DEST_DIR in *[!A-Za-z0-9._/-]*) die "--host-dest-dir may hold only letters, digits and ._/-, not $HOST_DEST_DIR" ;; esac
 
 sha256() { set -- "$(sha256sum <"$1")"; echo "${1%% *}"; }
 short() { echo "$1" | cut -c1-16; }
 
+# The runtime in the image: exactly one .route-override-<id> directory.
+image_runtime() {
+    set -- "$RUNTIME"/$RUNTIME_GLOB
+    [ $# -eq 1 ] && [ -d "$1" ] || die "$RUNTIME must hold exactly one $NAME runtime directory"
+    echo "$1"
+}
+
+# Whether DIR is exactly the image's runtime: only regular files and
+# directories, root's and writable by root only, the very files SHA256SUMS
+# lists (the image's list), each with its checksum. Reads, never follows a
+# symlink (there must be none).
+intact() {
+    dir=$1
+    [ -d "$dir" ] && [ ! -L "$dir" ] && [ -f "$dir/SHA256SUMS" ] || return 1
+    [ -z "$(find "$dir" ! -type f ! -type d)" ] || return 1
+    [ -z "$(find "$dir" ! -user 0 -o -perm -020 -o -perm -002)" ] || return 1
+    cmp -s "$dir/SHA256SUMS" "$SOURCE_RUNTIME/SHA256SUMS" || return 1
+    listed=$(cut -c67- "$dir/SHA256SUMS" | sort)
+    present=$(cd "$dir" && find . -type f ! -name SHA256SUMS | cut -c3- | sort)
+    [ "$listed" = "$present" ] || return 1
+    (cd "$dir" && sha256sum -c SHA256SUMS >/dev/null 2>&1)
+}
+
+# The plugin as installed: SOURCE with line 1 (the shebang) and line 3 (runtime=) naming the runtime.
+plugin_text() {
+    printf '%s\n' "$SHEBANG"
+    sed -n 2p "$SOURCE"
+    printf 'runtime=%s\n' "$HOST_RUNTIME"
+    tail -n +4 "$SOURCE"
+}
+
+# The longest first line (with its newline) the host's kernel runs whole:
+# 256 bytes from Linux 5.1, 128 before (RHEL 8's 4.18).
+shebang_limit() {
+    release=$(uname -r)
+    major=${release%%.*}
+    rest=${release#*.}
+    minor=${rest%%[!0-9]*}
+    if [ "$major" -gt 5 ] || { [ "$major" -eq 5 ] && [ "${minor:-0}" -ge 1 ]; }; then echo 256; else echo 128; fi
+}
+
+prepare() {
+    [ -f "$SOURCE" ] || die "no plugin at $SOURCE"
+    [ "$(sed -n 3p "$SOURCE")" = "runtime=" ] || die "$SOURCE has no runtime= line 3: not a plugin this installer knows"
+    [ -d "$DEST_DIR" ] || die "$DEST_DIR is not a directory (is the host's CNI bin dir mounted there?)"
+    [ ! -L "$DEST_DIR" ] || die "$DEST_DIR is a symlink; mount the directory itself"
+    set -- $(stat -c '%u %a' "$DEST_DIR")
+    [ "$1" = 0 ] || die "$DEST_DIR belongs to uid $1, not root: its plugin would run as root what they write"
+    case $2 in *[2367]? | *[2367]) die "$DEST_DIR is writable by group or others (mode $2): they could swap the interpreter" ;; esac
+    SOURCE_RUNTIME=$(image_runtime)
+    RUNTIME_NAME=${SOURCE_RUNTIME##*/}
+    HOST_RUNTIME=${HOST_DEST_DIR%/}/$RUNTIME_NAME
+    SHEBANG="#!$HOST_RUNTIME/ld.so $HOST_RUNTIME/python3"
+    limit=$(shebang_limit)
+    if [ $((${#SHEBANG} + 1)) -gt "$limit" ]; then
+        SHEBANG="#!/bin/sh"
+        SHEBANG_NOTE="WARNING: #!$HOST_RUNTIME/ld.so ... is longer than this kernel's $limit bytes: the plugin starts with #!/bin/sh, which needs a shell on the node, and runs the runtime from there"
+    else
+        SHEBANG_NOTE=""
+    fi
+    PLUGIN_SHA=$(plugin_text | sha256sum | cut -d' ' -f1)
+}
+
+install_runtime() {
+    target=$DEST_DIR/$RUNTIME_NAME
+    while read -r package version arch; do
+        case $package in '#') log "runtime $RUNTIME_NAME: from $version $arch" ;; *) log "runtime $RUNTIME_NAME: package $package $version ($arch)" ;; esac
+    done <"$SOURCE_RUNTIME/packages"
+    if [ -L "$target" ] || { [ -e "$target" ] && [ ! -d "$target" ]; }; then
+        rm -f "$target"
+        log "removed a foreign entry at $target (a symlink or file), without following it"
+    elif [ -d "$target" ]; then
+        if intact "$target"; then
+            log "runtime $RUNTIME_NAME: already installed and intact"
+            return 0
+        fi
+        aside=$(mktemp -d "$DEST_DIR/.$NAME.tmp.XXXXXX")
+        mv "$target" "$aside/"
+        rm -rf "$aside"
+        log "removed $target: it does not match this runtime (changed, incomplete or foreign)"
+    fi
+    tmp=$(mktemp -d "$DEST_DIR/.$NAME.tmp.XXXXXX")
+    cp -R "$SOURCE_RUNTIME/." "$tmp/"
+    chmod -R go-w "$tmp"
+    chmod 0755 "$tmp"
+    intact "$tmp" || die "the copy of $SOURCE_RUNTIME in $tmp does not check out"
+    sync -f "$tmp"
+    mv "$tmp" "$target"
+    sync "$DEST_DIR"
+    log "installed runtime $target"
+}
+
 install_plugin() {
     dest=$DEST_DIR/$NAME
-    [ -f "$SOURCE" ] || die "no plugin at $SOURCE"
-    [ -d "$DEST_DIR" ] || die "$DEST_DIR is not a directory (is the host's CNI bin dir mounted there?)"
     [ -f "$SOURCE.version" ] && log "plugin: $(head -n 1 "$SOURCE.version")"
-    for stale in "$DEST_DIR"/.$NAME.tmp.*; do
-        [ -e "$stale" ] || [ -L "$stale" ] || continue
-        rm -f "$stale" && log "removed $stale, left by an interrupted run"
-    done
-    source_sha=$(sha256 "$SOURCE")
+    [ -z "$SHEBANG_NOTE" ] || log "$SHEBANG_NOTE"
     if [ -L "$dest" ]; then
         before="a symlink to $(readlink "$dest"), replaced without following it"
     elif [ -e "$dest" ]; then
         dest_sha=$(sha256 "$dest")
-        if [ -f "$dest" ] && [ "$dest_sha" = "$source_sha" ]; then
-            log "skipped: $dest is already identical to $SOURCE (sha256 $(short "$source_sha"))"
+        if [ -f "$dest" ] && [ "$dest_sha" = "$PLUGIN_SHA" ]; then
+            log "skipped: $dest is already this plugin on $RUNTIME_NAME (sha256 $(short "$PLUGIN_SHA"))"
             return 0
         fi
         before="sha256 $(short "$dest_sha")"
     else
         before="none"
     fi
-    # mktemp creates the file exclusively (no planted file or symlink is reused);
-    # cp writes into that file, it does not replace it.
+    # mktemp creates the file exclusively (no planted file or symlink is reused).
     tmp=$(mktemp "$DEST_DIR/.$NAME.tmp.XXXXXX")
-    cp "$SOURCE" "$tmp"
+    plugin_text >"$tmp"
     chmod 0755 "$tmp"
     sync "$tmp"
     mv -f "$tmp" "$dest"
     sync "$DEST_DIR"
-    log "installed $SOURCE -> $dest (sha256 $(short "$source_sha"); before: $before)"
+    SWITCHED=1
+    log "installed $SOURCE -> $dest on $HOST_RUNTIME (sha256 $(short "$PLUGIN_SHA"); before: $before)"
 }
 
-log "mode $MODE, source $SOURCE, destination $DEST_DIR"
-check_python
+# Leftovers of an interrupted run: temporary files and directories (rm never follows a symlink).
+remove_temporaries() {
+    for stale in "$DEST_DIR"/.$NAME.tmp.*; do
+        [ -e "$stale" ] || [ -L "$stale" ] || continue
+        rm -rf "$stale" && log "removed $stale, left by an interrupted run"
+    done
+}
+
+# Renamed aside first, so a half-removed runtime is never found under its name.
+remove_held() {
+    aside=$(mktemp -d "$DEST_DIR/.$NAME.tmp.XXXXXX")
+    mv "$1" "$aside/"
+    rm -rf "$aside"
+}
+
+# Every runtime but the one the installed plugin names, each only while no run holds it.
+remove_other_runtimes() {
+    named=$(sed -n 3p "$DEST_DIR/$NAME" 2>/dev/null) || named=""
+    named=${named#runtime=}
+    waited=""
+    for old in "$DEST_DIR"/$RUNTIME_GLOB; do
+        [ -e "$old" ] || [ -L "$old" ] || continue
+        [ "${named##*/}" != "${old##*/}" ] || continue
+        if [ -L "$old" ] || [ ! -d "$old" ]; then
+            rm -f "$old" && log "removed a foreign entry at $old (a symlink or file), without following it"
+            continue
+        fi
+        if [ -n "${SWITCHED:-}" ] && [ -z "$waited" ] && [ "$CLEANUP_DELAY" -gt 0 ]; then
+            log "waiting $CLEANUP_DELAY s before removing the runtimes no installed plugin names"
+            sleep "$CLEANUP_DELAY"
+            waited=1
+        fi
+        # A subshell holds the lock (fd 9) and lets it go when it exits.
+        if (exec 9<"$old" && flock -n -x 9 && remove_held "$old"); then
+            log "removed runtime $old (no installed plugin names it)"
+        else
+            log "kept runtime $old: a run still uses it (removed by a later pass)"
+        fi
+    done
+}
+
+# The readiness probe's question: is this image's plugin, on this image's runtime, installed?
+check() {
+    intact "$DEST_DIR/$RUNTIME_NAME" || { log "not ready: $DEST_DIR/$RUNTIME_NAME is missing or does not check out"; exit 1; }
+    [ -f "$DEST_DIR/$NAME" ] && [ ! -L "$DEST_DIR/$NAME" ] && [ "$(sha256 "$DEST_DIR/$NAME")" = "$PLUGIN_SHA" ] ||
+        { log "not ready: $DEST_DIR/$NAME is not this image's plugin"; exit 1; }
+}
+
+prepare
+if [ "$MODE" = check ]; then
+    check
+    exit 0
+fi
+log "mode $MODE, source $SOURCE, destination $DEST_DIR (on the host: $HOST_DEST_DIR)"
+remove_temporaries
+install_runtime
 install_plugin
+remove_other_runtimes
 if [ "$MODE" = daemon ]; then
     # The shell waits on a background sleep (a foreground one would hold off
     # TERM for up to an hour), so stopping must kill that child too, or it
@@ -135,8 +271,10 @@ if [ "$MODE" = daemon ]; then
     # unset, hence set +u.
     trap 'log "stopping"; set +u; kill $! 2>/dev/null || :; exit 0' TERM INT
     log "installed; staying alive (daemon mode)"
+    SWITCHED=""
     while :; do
         sleep 3600 &
         wait $! || true
+        remove_other_runtimes
     done
 fi
