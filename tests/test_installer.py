@@ -150,7 +150,7 @@ def test_waits_the_cleanup_delay_only_after_a_switch(host: dict, tmp_path: Path)
     assert "waiting" not in install({**host, **v2}, delay="1").stdout
 
 
-@pytest.mark.parametrize("planted", ["symlink", "file", "tampered directory"])
+@pytest.mark.parametrize("planted", ["symlink", "file", "tampered directory", "symlinked interpreter"])
 def test_a_foreign_entry_at_the_runtimes_name_is_never_followed(host: dict, tmp_path: Path, planted: str) -> None:
     victim = tmp_path / "victim"
     victim.mkdir()
@@ -160,13 +160,21 @@ def test_a_foreign_entry_at_the_runtimes_name_is_never_followed(host: dict, tmp_
         target.symlink_to(victim)
     elif planted == "file":
         target.write_text("not a runtime")
-    else:
+    elif planted == "tampered directory":
         assert install(host).returncode == 0
         (target / "lib" / "sitecustomize.pyc").write_bytes(b"planted")  # not in SHA256SUMS
+    else:  # the same bytes, but in a directory others can write: its checksum alone would pass
+        assert install(host).returncode == 0
+        (victim / "python3").write_bytes((target / "python3").read_bytes())
+        victim.chmod(0o777)
+        (target / "python3").unlink()
+        (target / "python3").symlink_to(victim / "python3")
     done = install(host)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert (victim / "python3").read_text() == "do not touch" and sorted(p.name for p in victim.iterdir()) == ["python3"]
-    assert target.is_dir() and not target.is_symlink() and not (target / "lib" / "sitecustomize.pyc").exists()
+    if planted != "symlinked interpreter":
+        assert (victim / "python3").read_text() == "do not touch"
+    assert sorted(p.name for p in victim.iterdir()) == ["python3"]
+    assert target.is_dir() and not (target / "python3").is_symlink() and not target.is_symlink() and not (target / "lib" / "sitecustomize.pyc").exists()
     assert (target / "python3").read_bytes() == (host["runtime"] / host["name"] / "python3").read_bytes()
 
 

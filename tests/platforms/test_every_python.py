@@ -36,9 +36,12 @@ def dual_stack(pod: Pod) -> Pod:
 
 
 def test_the_same_file_runs_and_names_the_python_it_ran_on(python: Python, plugin: Path) -> None:
-    assert python.file.read_bytes() == plugin.read_bytes()
+    if python.spec.kind == "bundled":  # the installer rewrote lines 1 and 3 (the runtime's paths), nothing else
+        assert python.file.read_bytes().split(b"\n", 3)[3] == plugin.read_bytes().split(b"\n", 3)[3]
+    else:
+        assert python.file.read_bytes() == plugin.read_bytes()
     seen = python.describe()
-    if python.spec.kind == "emulated":  # the python3 the file found is that architecture's
+    if python.spec.kind in ("emulated", "bundled"):  # the python3 the file found is that architecture's
         assert seen["machine"] == python.spec.platform.qemu
         assert seen["byteorder"] == ("big" if python.spec.platform.arch == "s390x" else "little")
     versions = cni(python, "VERSION", {"cniVersion": "1.1.0"}, netns=None, ifname=None, container_id=None).ok()
