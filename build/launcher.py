@@ -20,10 +20,13 @@ the cache root happens only in the run that extracted.
 
 On the bundled runtime (the installer's `.route-override-<id>` directory
 beside the plugin), every run also holds a shared flock on that directory
-until it exits, so that the installer, which removes the runtimes no
-installed plugin names any more, leaves the one a run still imports from
-alone. A run that finds its runtime already gone (removed between its start
-and its lock) starts the plugin again, which names the new one by then.
+until it exits, and removes the other runtimes of the bin dir (those of
+earlier installs, which no installed plugin names) that no run holds
+(route_override_cleanup): SETTLE_SECONDS after the plugin was replaced, so
+that a run started on the old runtime just before has its lock by then. A
+run that still finds its runtime gone at its lock starts the plugin again,
+which names the new one. On the warm path that is one open, one flock, one
+listdir of the bin dir.
 The runtime is used only while nobody but root can write to it, and an old
 python3's fallback runs no python3.N from a directory others can write.
 
@@ -35,6 +38,7 @@ import fcntl
 import os
 import stat
 import sys
+import time
 
 BUILD_ID = "@BUILD_ID@"  # shiv's hash of site-packages, filled in by build/finish_pyz.py
 CACHE_PREFIX = "route-override_"  # + BUILD_ID: this build's directory in the cache root
@@ -43,6 +47,7 @@ NOT_AVAILABLE = 50  # CNI: the plugin cannot serve ADD
 IO_FAILURE = 5
 RUNTIME_PREFIX = ".route-override-"  # + id: the bundled runtime's directory (build/runtime.py)
 RESTARTED = "ROUTE_OVERRIDE_RESTARTED"  # set when a run started the plugin again (at most once)
+SETTLE_SECONDS = 10  # after the plugin file changed, before a run removes the runtimes it replaced
 
 
 def fail(code, msg):
@@ -102,11 +107,25 @@ def hold_runtime(runtime, archive):
         reason = unsafe(runtime)
         if reason:
             fail(NOT_AVAILABLE, "refusing the bundled runtime: " + reason)
+        remove_replaced_runtimes(runtime, archive)
         return
     if os.environ.get(RESTARTED):
         fail(NOT_AVAILABLE, "the bundled runtime %s was removed, also after starting %s again" % (runtime, archive))
     os.environ[RESTARTED] = "1"
     os.execv(archive, [archive] + sys.argv[1:])
+
+
+def remove_replaced_runtimes(runtime, archive):
+    bin_dir, mine = os.path.split(runtime)
+    try:
+        others = [name for name in os.listdir(bin_dir) if name.startswith(RUNTIME_PREFIX) and name != mine]
+        if not others or time.time() - os.stat(archive).st_mtime < SETTLE_SECONDS:
+            return
+    except OSError:
+        return  # best effort: a leftover costs disk space, never a failed ADD
+    import route_override_cleanup  # from this archive
+
+    route_override_cleanup.remove_other_runtimes(bin_dir, RUNTIME_PREFIX, mine)
 
 
 def unsafe(path):

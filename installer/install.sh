@@ -17,24 +17,26 @@
 #    its sh code, to a temporary file in the same directory, 0755, flushed,
 #    then renamed over route-override: a runtime starting a pod meanwhile
 #    runs the complete old or the complete new plugin, never half of one.
-# 3. Then every other runtime (no installed plugin names it) is removed,
-#    after --cleanup-delay seconds (a run started just before the switch has
-#    taken its lock by then), and only if no run holds it: each run holds a
-#    shared flock on its runtime (build/launcher.py); this takes an exclusive
-#    one without waiting. One still held is kept, and removed by a later pass.
+# 3. The runtimes no installed plugin names any more are removed by the
+#    plugin itself (build/launcher.py, build/cache_cleanup.py): each run
+#    holds a shared flock on its runtime, and a run on the new one removes
+#    an old one only under an exclusive flock, so never while a run may
+#    still use it. (busybox has no flock applet; Python has.)
 #
 # Everything written is root's and writable by root only; a bin dir that
 # others can write (who could then swap the interpreter) is refused.
 #
 # POSIX sh (busybox in the image, dash in the tests). Every command is a
-# busybox applet, which busybox sh runs without exec, so tests/platforms runs
-# it from each architecture's image under user-mode emulation, where exec of
-# a foreign binary needs binfmt.
+# builtin or one of the busybox applets busybox sh runs without exec (cp,
+# chmod, date, dd, find, head, mkdir, mktemp, mv, rm, sha256sum, sort, stat,
+# sync, uname, cut; not cat, cmp, sed, tail, wc), so tests/platforms runs it
+# from each architecture's image under user-mode emulation, where exec of a
+# foreign binary needs binfmt. (Daemon mode's sleep is the exception: it is
+# not run emulated.)
 #
 # Options (each also as a variable):
 #   --mode init|daemon|check      RO_MODE          init: exit after installing (init container);
-#                                                  daemon: then stay alive, and retry removing held
-#                                                  runtimes hourly (main container);
+#                                                  daemon: then stay alive (main container);
 #                                                  check: change nothing, exit 0 only if this image's
 #                                                  plugin and runtime are installed (readiness probe).
 #                                                  Default: init
@@ -42,7 +44,6 @@
 #   --host-dest-dir DIR           RO_HOST_DEST_DIR the same directory as the host names it, which the
 #                                                  plugin's first line needs (OpenShift: /var/lib/cni/bin).
 #                                                  Default: /opt/cni/bin
-#   --cleanup-delay SECONDS       RO_CLEANUP_DELAY how long after a switch the old runtime stays. Default: 10
 #   --source FILE                 RO_SOURCE        the plugin to install. Default: /route-override
 #   --runtime DIR                 RO_RUNTIME       holds the runtime to install. Default: /runtime
 # Accepted and ignored, from before the runtime was bundled: --host-usr, --python-check.
@@ -51,7 +52,6 @@ set -eu
 MODE=${RO_MODE:-init}
 DEST_DIR=${RO_DEST_DIR:-/host/opt/cni/bin}
 HOST_DEST_DIR=${RO_HOST_DEST_DIR:-/opt/cni/bin}
-CLEANUP_DELAY=${RO_CLEANUP_DELAY:-10}
 SOURCE=${RO_SOURCE:-/route-override}
 RUNTIME=${RO_RUNTIME:-/runtime}
 NAME=route-override
@@ -65,7 +65,6 @@ while [ $# -gt 0 ]; do
     --mode) MODE=${2:?--mode needs a value}; shift 2 ;;
     --dest-dir) DEST_DIR=${2:?--dest-dir needs a value}; shift 2 ;;
     --host-dest-dir) HOST_DEST_DIR=${2:?--host-dest-dir needs a value}; shift 2 ;;
-    --cleanup-delay) CLEANUP_DELAY=${2:?--cleanup-delay needs a value}; shift 2 ;;
     --source) SOURCE=${2:?--source needs a value}; shift 2 ;;
     --runtime) RUNTIME=${2:?--runtime needs a value}; shift 2 ;;
     --host-usr | --python-check)
@@ -75,7 +74,6 @@ while [ $# -gt 0 ]; do
     esac
 done
 case $MODE in init | daemon | check) ;; *) die "--mode must be init, daemon or check, not $MODE" ;; esac
-case $CLEANUP_DELAY in '' | *[!0-9]*) die "--cleanup-delay must be a number of seconds, not $CLEANUP_DELAY" ;; esac
 # The path goes into a shebang line, which the kernel splits at blanks, and
 # into sh code: plain characters only.
 case $HOST_DEST_DIR in
@@ -102,19 +100,18 @@ intact() {
     [ -d "$dir" ] && [ ! -L "$dir" ] && [ -f "$dir/SHA256SUMS" ] || return 1
     [ -z "$(find "$dir" ! -type f ! -type d)" ] || return 1
     [ -z "$(find "$dir" ! -user 0 -o -perm -020 -o -perm -002)" ] || return 1
-    cmp -s "$dir/SHA256SUMS" "$SOURCE_RUNTIME/SHA256SUMS" || return 1
+    [ "$(sha256 "$dir/SHA256SUMS")" = "$(sha256 "$SOURCE_RUNTIME/SHA256SUMS")" ] || return 1
     listed=$(cut -c67- "$dir/SHA256SUMS" | sort)
     present=$(cd "$dir" && find . -type f ! -name SHA256SUMS | cut -c3- | sort)
     [ "$listed" = "$present" ] || return 1
     (cd "$dir" && sha256sum -c SHA256SUMS >/dev/null 2>&1)
 }
 
-# The plugin as installed: SOURCE with line 1 (the shebang) and line 3 (runtime=) naming the runtime.
+# The plugin as installed: SOURCE with line 1 (the shebang) and line 3
+# (runtime=) naming the runtime, and from line 4 on the same bytes.
 plugin_text() {
-    printf '%s\n' "$SHEBANG"
-    sed -n 2p "$SOURCE"
-    printf 'runtime=%s\n' "$HOST_RUNTIME"
-    tail -n +4 "$SOURCE"
+    printf '%s\n%s\nruntime=%s\n' "$SHEBANG" "$LINE2" "$HOST_RUNTIME"
+    dd if="$SOURCE" bs="$HEAD_BYTES" skip=1 2>/dev/null
 }
 
 # The longest first line (with its newline) the host's kernel runs whole:
@@ -129,7 +126,9 @@ shebang_limit() {
 
 prepare() {
     [ -f "$SOURCE" ] || die "no plugin at $SOURCE"
-    [ "$(sed -n 3p "$SOURCE")" = "runtime=" ] || die "$SOURCE has no runtime= line 3: not a plugin this installer knows"
+    { IFS= read -r line1 && IFS= read -r LINE2 && IFS= read -r line3; } <"$SOURCE" || die "$SOURCE is not a plugin"
+    [ "$line3" = "runtime=" ] || die "$SOURCE has no runtime= line 3: not a plugin this installer knows"
+    HEAD_BYTES=$((${#line1} + ${#LINE2} + ${#line3} + 3)) # the preamble is ASCII
     [ -d "$DEST_DIR" ] || die "$DEST_DIR is not a directory (is the host's CNI bin dir mounted there?)"
     [ ! -L "$DEST_DIR" ] || die "$DEST_DIR is a symlink; mount the directory itself"
     set -- $(stat -c '%u %a' "$DEST_DIR")
@@ -201,7 +200,6 @@ install_plugin() {
     sync "$tmp"
     mv -f "$tmp" "$dest"
     sync "$DEST_DIR"
-    SWITCHED=1
     log "installed $SOURCE -> $dest on $HOST_RUNTIME (sha256 $(short "$PLUGIN_SHA"); before: $before)"
 }
 
@@ -210,39 +208,6 @@ remove_temporaries() {
     for stale in "$DEST_DIR"/.$NAME.tmp.*; do
         [ -e "$stale" ] || [ -L "$stale" ] || continue
         rm -rf "$stale" && log "removed $stale, left by an interrupted run"
-    done
-}
-
-# Renamed aside first, so a half-removed runtime is never found under its name.
-remove_held() {
-    aside=$(mktemp -d "$DEST_DIR/.$NAME.tmp.XXXXXX")
-    mv "$1" "$aside/"
-    rm -rf "$aside"
-}
-
-# Every runtime but the one the installed plugin names, each only while no run holds it.
-remove_other_runtimes() {
-    named=$(sed -n 3p "$DEST_DIR/$NAME" 2>/dev/null) || named=""
-    named=${named#runtime=}
-    waited=""
-    for old in "$DEST_DIR"/$RUNTIME_GLOB; do
-        [ -e "$old" ] || [ -L "$old" ] || continue
-        [ "${named##*/}" != "${old##*/}" ] || continue
-        if [ -L "$old" ] || [ ! -d "$old" ]; then
-            rm -f "$old" && log "removed a foreign entry at $old (a symlink or file), without following it"
-            continue
-        fi
-        if [ -n "${SWITCHED:-}" ] && [ -z "$waited" ] && [ "$CLEANUP_DELAY" -gt 0 ]; then
-            log "waiting $CLEANUP_DELAY s before removing the runtimes no installed plugin names"
-            sleep "$CLEANUP_DELAY"
-            waited=1
-        fi
-        # A subshell holds the lock (fd 9) and lets it go when it exits.
-        if (exec 9<"$old" && flock -n -x 9 && remove_held "$old"); then
-            log "removed runtime $old (no installed plugin names it)"
-        else
-            log "kept runtime $old: a run still uses it (removed by a later pass)"
-        fi
     done
 }
 
@@ -262,7 +227,6 @@ log "mode $MODE, source $SOURCE, destination $DEST_DIR (on the host: $HOST_DEST_
 remove_temporaries
 install_runtime
 install_plugin
-remove_other_runtimes
 if [ "$MODE" = daemon ]; then
     # The shell waits on a background sleep (a foreground one would hold off
     # TERM for up to an hour), so stopping must kill that child too, or it
@@ -271,10 +235,8 @@ if [ "$MODE" = daemon ]; then
     # unset, hence set +u.
     trap 'log "stopping"; set +u; kill $! 2>/dev/null || :; exit 0' TERM INT
     log "installed; staying alive (daemon mode)"
-    SWITCHED=""
     while :; do
         sleep 3600 &
         wait $! || true
-        remove_other_runtimes
     done
 fi

@@ -137,7 +137,7 @@ def bundled(spec: Spec, work: Path, plugin: Path) -> Python:
     install = [
         "dash", str(ROOT / "installer" / "install.sh"), "--source", str(plugin),
         "--runtime", str(ROOT / ".cache" / "runtime" / spec.platform.arch),
-        "--dest-dir", str(bin_dir), "--host-dest-dir", str(bin_dir), "--cleanup-delay", "0",
+        "--dest-dir", str(bin_dir), "--host-dest-dir", str(bin_dir),
     ]  # fmt: skip
     subprocess.run(install, check=True, capture_output=True)
     installed = bin_dir / "route-override"
