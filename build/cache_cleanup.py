@@ -21,7 +21,6 @@ import fcntl
 import os
 import re
 import shutil
-import tempfile
 
 
 def remove_other_builds(root: str, prefix: str, mine: str) -> None:
@@ -98,7 +97,8 @@ def remove_other_runtimes(bin_dir: str, prefix: str, mine: str) -> None:
             # Renamed aside first (under the installer's name for its temporaries,
             # so that an interrupted removal is finished by its next run), so a
             # half-removed runtime is never found under its name.
-            aside = tempfile.mkdtemp(prefix=".route-override.tmp.", dir=bin_dir)
+            aside = os.path.join(bin_dir, ".route-override.tmp.%d-%s" % (os.getpid(), entry))
+            os.mkdir(aside, 0o700)
             os.rename(path, os.path.join(aside, entry))
             shutil.rmtree(aside)
         except OSError:

@@ -129,10 +129,7 @@ def test_each_platforms_entrypoint_installs_the_plugin_atomically(
 def test_each_platforms_image_is_at_most_8_mb_compressed(index: Index, work: Path, covered: list[str]) -> None:
     """The layers a node pulls (gzip, as a registry stores them), per platform."""
     oci = work / "image" / "sizes"
-    subprocess.run(
-        ["buildah", *index.storage, "manifest", "push", "--all", "--quiet", "--compression-format", "gzip", NAME, f"oci:{oci}"],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    push(index, oci)
     blobs = oci / "blobs" / "sha256"
     (pushed,) = json.loads((oci / "index.json").read_text())["manifests"]
     listed = json.loads((blobs / pushed["digest"].split(":")[1]).read_text())["manifests"]
