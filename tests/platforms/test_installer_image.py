@@ -13,40 +13,14 @@ binfmt, and the entrypoint's copy uses only applets busybox runs in-process.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-from images import podman_storage
+from installer_index import NAME, Index, build
 from pythons import Platform, host_platform, platforms
 from runner import ROOT
-
-NAME = "localhost/route-override-installer:test"
-
-
-@dataclass
-class Index:
-    storage: list[str]
-    manifest: dict  # the manifest list as buildah keeps it
-
-    def instance(self, platform: Platform) -> str:
-        (digest,) = [m["digest"] for m in self.manifest["manifests"] if f"linux/{m['platform']['architecture']}" == platform.oci]
-        return f"{NAME.split(':')[0]}@{digest}"
-
-
-def build(storage: list[str]) -> dict:
-    done = subprocess.run(
-        ["build/image.sh", NAME], cwd=ROOT, env={**os.environ, "STORAGE": " ".join(storage)}, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    inspect = subprocess.run(["buildah", *storage, "manifest", "inspect", NAME], capture_output=True, text=True, check=True)
-    return json.loads(inspect.stdout)
-
 
 def push(index: Index, oci: Path) -> tuple[str, int]:
     """Push the whole index to an OCI layout; its digest, and the bytes of every blob."""
@@ -55,17 +29,6 @@ def push(index: Index, oci: Path) -> tuple[str, int]:
     )
     (pushed,) = json.loads((oci / "index.json").read_text())["manifests"]
     return pushed["digest"], sum(blob.stat().st_size for blob in (oci / "blobs" / "sha256").iterdir())
-
-
-@pytest.fixture(scope="module")
-def index(work: Path, plugin: Path) -> Iterator[Index]:
-    """Built into a storage under the session's directory: images and pushed layouts go with it."""
-    for tool in ("buildah", "podman"):
-        if not shutil.which(tool):
-            pytest.fail(f"{tool} is missing: make setup installs it")
-    (work / "image").mkdir()
-    with podman_storage(work / "image") as storage:
-        yield Index(storage, build(storage))
 
 
 def test_the_index_lists_every_platform_pushes_whole_and_is_reproducible(index: Index, work: Path, covered: list[str]) -> None:
