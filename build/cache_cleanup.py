@@ -74,18 +74,21 @@ def _remove_build(cache: str, lock_path: str) -> None:
 
 def remove_other_runtimes(bin_dir: str, prefix: str, mine: str) -> None:
     """Every `prefix`<id> directory in `bin_dir` but `mine` (the runtime this
-    plugin names), each only while no run holds it: every run on a runtime
-    holds a shared flock on its directory for as long as it runs (the
-    launcher's `hold_runtime`). One still held stays, for a later run."""
-    name = re.compile(r"%s[0-9a-f]{12}\Z" % re.escape(prefix))
+    plugin names), with its `.start` script, each only while no run holds
+    it: every run on a runtime holds a shared flock on its directory for as
+    long as it runs (the launcher's `hold_runtime`). One still held stays,
+    for a later run."""
+    name = re.compile(r"(%s[0-9a-f]{12})(\.start)?\Z" % re.escape(prefix))
     try:
         entries = os.listdir(bin_dir)
     except OSError:
         return  # best effort, as above
-    for entry in sorted(entries):
-        if entry == mine or not name.match(entry):
-            continue
+    for entry in sorted({match.group(1) for match in map(name.match, entries) if match} - {mine}):
         path = os.path.join(bin_dir, entry)
+        start = path + ".start"
+        if not os.path.lexists(path):  # a start script left without its runtime
+            _unlink(start)
+            continue
         try:
             # O_NOFOLLOW: a symlink (or a file) at such a name is not a runtime of ours; left alone.
             held = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
@@ -97,6 +100,7 @@ def remove_other_runtimes(bin_dir: str, prefix: str, mine: str) -> None:
             # Renamed aside first (under the installer's name for its temporaries,
             # so that an interrupted removal is finished by its next run), so a
             # half-removed runtime is never found under its name.
+            _unlink(start)  # no run starts on this runtime any more: the plugin names another
             aside = os.path.join(bin_dir, ".route-override.tmp.%d-%s" % (os.getpid(), entry))
             os.mkdir(aside, 0o700)
             os.rename(path, os.path.join(aside, entry))
@@ -105,3 +109,10 @@ def remove_other_runtimes(bin_dir: str, prefix: str, mine: str) -> None:
             pass
         finally:
             os.close(held)
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

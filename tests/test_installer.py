@@ -86,7 +86,7 @@ def snapshot(directory: Path) -> dict:
 
 
 def runtimes(dest: Path) -> list[str]:
-    return sorted(p.name for p in dest.iterdir() if p.name.startswith(".route-override-"))
+    return sorted(p.name for p in dest.iterdir() if p.name.startswith(".route-override-") and p.is_dir())
 
 
 @pytest.mark.parametrize("shell", SHELLS, ids=["dash", "busybox"])
@@ -96,7 +96,9 @@ def test_installs_runtime_then_plugin_naming_it_then_a_second_run_writes_nothing
     installed = host["dest"] / "route-override"
     runtime = f"{HOST_BIN}/{host['name']}"
     lines = installed.read_bytes().split(b"\n", 3)
-    assert lines[0] == f"#!{runtime}/ld.so {runtime}/python3".encode()  # host paths, not the mount's
+    assert lines[0] == f"#!{runtime}.start".encode()  # host paths, not the mount's
+    start = (host["dest"] / f"{host['name']}.start").read_text().splitlines()
+    assert start[0] == f"#!{runtime}/ld.so {runtime}/python3" and "import route_override_launcher" in start[2]
     assert lines[1] == b"# the plugin's comment line" and lines[2] == f"runtime={runtime}".encode()
     assert lines[3] == host["source"].read_bytes().split(b"\n", 3)[3]  # the rest, byte for byte
     assert installed.stat().st_mode & 0o777 == 0o755
@@ -106,8 +108,8 @@ def test_installs_runtime_then_plugin_naming_it_then_a_second_run_writes_nothing
     log = first.stdout
     assert "route-override 9.9.9 (test)" in log and "before: none" in log
     assert "from Debian trixie amd64" in log and "package python3.13-minimal 3.13.5-2+deb13u5 (amd64)" in log
-    assert log.index("installed runtime") < log.index("installed " + str(host["source"]))  # complete before named
-    assert sorted(p.name for p in host["dest"].iterdir()) == [host["name"], "route-override"]  # no temporary left
+    assert log.index("installed runtime") < log.index(".start (#!") < log.index("installed " + str(host["source"]))  # complete before named
+    assert sorted(p.name for p in host["dest"].iterdir()) == [host["name"], f"{host['name']}.start", "route-override"]  # no temporary left
     before = snapshot(host["dest"])
     again = install(host, shell=shell)
     assert again.returncode == 0 and "already installed and intact" in again.stdout and "skipped" in again.stdout
@@ -118,7 +120,7 @@ def test_everything_installed_is_roots_and_writable_by_root_only(host: dict) -> 
     for path in (host["runtime"] / host["name"]).rglob("*"):
         path.chmod(0o777 if path.is_dir() else 0o666)  # an image built with a careless umask
     assert install(host).returncode == 0
-    for path in [host["dest"] / host["name"], *(host["dest"] / host["name"]).rglob("*"), host["dest"] / "route-override"]:
+    for path in [host["dest"] / host["name"], *(host["dest"] / host["name"]).rglob("*"), host["dest"] / "route-override", host["dest"] / f"{host['name']}.start"]:
         info = path.lstat()
         assert info.st_uid == 0 and info.st_gid == 0 and not info.st_mode & 0o022, f"{path}: {oct(info.st_mode)}"
 
@@ -190,7 +192,7 @@ def test_a_first_line_longer_than_the_kernel_runs_falls_back_to_sh(host: dict) -
     long_dir = "/var/lib/" + "k" * 120 + "/cni/bin"  # #!<dir>/.route-override-<id>/ld.so ... > 256 bytes
     done = install(host, "--host-dest-dir", long_dir)
     assert done.returncode == 0 and "needs a shell on the node" in done.stdout
-    first, _, third = (host["dest"] / "route-override").read_bytes().split(b"\n", 3)[:3]
+    first, _, third = (host["dest"] / "route-override").read_bytes().split(b"\n", 3)[:3]  # the .start line is as long
     assert first == b"#!/bin/sh" and third == f"runtime={long_dir}/{host['name']}".encode()
 
 
@@ -206,6 +208,10 @@ def test_check_mode_answers_the_readiness_probe_and_writes_nothing(host: dict) -
     before = snapshot(host["dest"])
     assert install(host, "--mode", "check").returncode == 0
     assert snapshot(host["dest"]) == before
+    start = host["dest"] / f"{host['name']}.start"
+    start.write_text(start.read_text().replace(HOST_BIN, "/elsewhere"))
+    assert "not this runtime's" in install(host, "--mode", "check").stdout
+    assert install(host).returncode == 0 and install(host, "--mode", "check").returncode == 0  # put back
     (host["dest"] / host["name"] / "lib" / "os.pyc").write_bytes(b"changed")
     damaged = install(host, "--mode", "check")
     assert damaged.returncode == 1 and "does not check out" in damaged.stdout
@@ -339,9 +345,11 @@ def test_sigkill_at_random_moments_leaves_the_old_or_the_new_file(tmp_path: Path
         assert installed.stat().st_mode & 0o777 == 0o755
         named = installed.read_bytes().split(b"\n", 3)[2].split(b"/")[-1].decode()
         assert named == images[state]["name"] and (dest / named / "SHA256SUMS").exists(), f"round {round_}"
+        assert installed.read_bytes().startswith(f"#!{HOST_BIN}/{named}.start\n".encode()) and (dest / f"{named}.start").exists()
         assert (dest / named / "python3").read_bytes() == f"python3 of {named[-12:]}".encode()
         seen["replaced" if state == target else "kept"] += 1
     print(f"{KILL_ROUNDS} kills: {seen}")
     assert seen["replaced"] and seen["kept"], seen  # the kills landed both before and after the rename
     subprocess.run(command(images["new"]), check=True, capture_output=True)
-    assert sorted(p.name for p in dest.iterdir()) == sorted([images["old"]["name"], images["new"]["name"], "route-override"])
+    names = [images["old"]["name"], images["new"]["name"]]
+    assert sorted(p.name for p in dest.iterdir()) == sorted([*names, *(name + ".start" for name in names), "route-override"])

@@ -4,8 +4,9 @@ Four kinds, one interface (`Python`):
 - bundled: each platform's bundled runtime (build/runtime.py), installed with
   the plugin by installer/install.sh into a bin dir with no python3 on PATH;
   natively the kernel runs the plugin's first line, as on a node; other
-  architectures run that line's `ld.so python3` under qemu-user, as the
-  kernel would with binfmt.
+  architectures run what that line names (`<runtime>.start`, whose own
+  first line is `ld.so python3`) under qemu-user, as the kernel would with
+  binfmt.
 - emulated: another architecture's Debian bookworm python3 under qemu-user,
   with no binfmt registration: `python3` on PATH is a script that runs
   `qemu-<arch>-static -L ROOT ROOT/usr/bin/python3`. The file's /bin/sh
@@ -151,7 +152,7 @@ def bundled(spec: Spec, work: Path, plugin: Path) -> Python:
         qemu = f"/usr/bin/qemu-{spec.platform.qemu}-static"
         runner = f"{qemu} {runtime}/ld.so {runtime}/python3"
         emulated = wrappers / "route-override"
-        emulated.write_text(f'#!/bin/sh\nexec {runner} {installed} "$@"\n')
+        emulated.write_text(f'#!/bin/sh\nexec {runner} {runtime}.start {installed} "$@"\n')
         emulated.chmod(0o755)
         plugin_command = str(emulated)
     python3.write_text(f'#!/bin/sh\nexec {runner} "$@"\n')

@@ -99,7 +99,7 @@ def client(root: Root, node: Namespace, ctr: Namespace) -> Callable[..., subproc
 
 
 def runtimes(root: Root) -> list[str]:
-    return sorted(p.name for p in root.host("/opt/cni/bin").iterdir() if p.name.startswith(".route-override-"))
+    return sorted(p.name for p in root.host("/opt/cni/bin").iterdir() if p.name.startswith(".route-override-") and p.is_dir())
 
 
 @pytest.mark.parametrize("root", KINDS, indirect=True)
@@ -110,10 +110,12 @@ def test_the_installer_image_serves_the_node_and_cnitool_runs_the_chain(
     assert "installed runtime /host/opt/cni/bin/.route-override-" in done.stdout
     (runtime,) = runtimes(root)
     plugin = root.host("/opt/cni/bin/route-override")
-    assert plugin.read_bytes().startswith(f"#!/opt/cni/bin/{runtime}/ld.so /opt/cni/bin/{runtime}/python3\n".encode())
+    assert plugin.read_bytes().startswith(f"#!/opt/cni/bin/{runtime}.start\n".encode())
+    start = root.host(f"/opt/cni/bin/{runtime}.start").read_text()
+    assert start.startswith(f"#!/opt/cni/bin/{runtime}/ld.so /opt/cni/bin/{runtime}/python3\n")
     probe = subprocess.run(readiness_probe(index.storage, index.instance(host_platform()), root), capture_output=True, text=True)
     assert probe.returncode == 0, probe.stdout + probe.stderr
-    for path in [root.host("/opt/cni/bin"), plugin, *root.host(f"/opt/cni/bin/{runtime}").rglob("*")]:
+    for path in [root.host("/opt/cni/bin"), plugin, root.host(f"/opt/cni/bin/{runtime}.start"), *root.host(f"/opt/cni/bin/{runtime}").rglob("*")]:
         info = path.lstat()
         assert info.st_uid == 0 and not info.st_mode & 0o022, f"{path}: {oct(info.st_mode)}"
 
@@ -236,7 +238,7 @@ def test_an_upgrade_lets_a_run_in_flight_finish_then_leaves_one_runtime(
     assert in_flight.returncode == 0, err
     assert ctr.routes(4) == AFTER_ADD and "installed runtime" in upgraded.stdout
     assert client(root, node, ctr)("check").returncode == 0  # a run on v2, after the one on v1 ended: removes v1
-    assert runtimes(root) == [new] and sorted(p.name for p in bin_dir.iterdir() if p.name.startswith(".")) == [new]
+    assert runtimes(root) == [new] and sorted(p.name for p in bin_dir.iterdir() if p.name.startswith(".")) == [new, f"{new}.start"]
     before = snapshot(bin_dir)
     again = install(index, root)
     assert "already installed and intact" in again.stdout and "skipped" in again.stdout
