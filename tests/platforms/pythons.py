@@ -142,7 +142,7 @@ def bundled(spec: Spec, work: Path, plugin: Path) -> Python:
     ]  # fmt: skip
     subprocess.run(install, check=True, capture_output=True)
     installed = bin_dir / "route-override"
-    (runtime,) = bin_dir.glob(".route-override-*")
+    (runtime,) = [p for p in bin_dir.glob(".route-override-*") if p.is_dir()]
     wrappers = work / "wrappers"  # nothing else on PATH: no python3 of the host's to fall back to
     wrappers.mkdir()
     python3 = wrappers / "python3"
