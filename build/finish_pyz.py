@@ -15,6 +15,7 @@ import importlib.util
 import json
 import marshal
 import os
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -73,6 +74,33 @@ def compiled(source: bytes, name: str) -> bytes:
     return importlib.util.MAGIC_NUMBER + flags.to_bytes(4, "little") + importlib.util.source_hash(source) + marshal.dumps(code)
 
 
+# Run by another Python (the bundled runtime's, RO_BUNDLED_PYTHON): the same
+# kind of .pyc as `compiled`, for that Python, on stdout.
+COMPILE_ELSEWHERE = (
+    "import importlib.util, marshal, sys; source = sys.stdin.buffer.read(); "
+    "code = compile(source, sys.argv[1], 'exec', dont_inherit=True); "
+    "sys.stdout.buffer.write(importlib.util.MAGIC_NUMBER + (1).to_bytes(4, 'little') "
+    "+ importlib.util.source_hash(source) + marshal.dumps(code))"
+)
+
+
+def compiled_for_bundled(source: bytes) -> tuple[str, bytes] | None:
+    """The launcher as a sourceless .pyc for this machine's bundled runtime,
+    named for its Python version (route_override_launcher_313), when
+    RO_BUNDLED_PYTHON runs that runtime's python3 and it is not the building
+    Python's version: the runtime's start script imports it (see
+    installer/install.sh), so no run there compiles the launcher (~1.5 ms,
+    5% of a warm ADD)."""
+    command = os.environ.get("RO_BUNDLED_PYTHON", "").split()
+    if not command:
+        return None
+    version = subprocess.run([*command, "-c", "import sys; print('%d%d' % sys.version_info[:2])"], capture_output=True, text=True, check=True)
+    if version.stdout.strip() == "%d%d" % sys.version_info[:2]:
+        return None  # route_override_launcher.pyc is already for that version
+    done = subprocess.run([*command, "-c", COMPILE_ELSEWHERE, f"{LAUNCHER}.py"], input=source, capture_output=True, check=True)
+    return f"{LAUNCHER}_{version.stdout.strip()}.pyc", done.stdout
+
+
 def finish(shiv_output: Path, target: Path) -> None:
     with zipfile.ZipFile(shiv_output) as source:
         build_id = json.loads(source.read("environment.json"))["build_id"]
@@ -85,6 +113,9 @@ def finish(shiv_output: Path, target: Path) -> None:
                     if info.filename == "__main__.py":
                         _write(archive, info, f"{LAUNCHER}.py", launcher.encode())
                         _write(archive, info, f"{LAUNCHER}.pyc", compiled(launcher.encode(), f"{LAUNCHER}.py"))
+                        bundled = compiled_for_bundled(launcher.encode())
+                        if bundled:
+                            _write(archive, info, *bundled)
                         _write(archive, info, f"{CLEANUP}.py", (HERE / "cache_cleanup.py").read_bytes())
                         _write(archive, info, "__main__.py", f"import {LAUNCHER}\n".encode())
                     else:

@@ -107,6 +107,10 @@ def hold_runtime(runtime, archive):
         reason = unsafe(runtime)
         if reason:
             fail(NOT_AVAILABLE, "refusing the bundled runtime: " + reason)
+        # python3._pth turns bytecode writing off; the extraction cache (root's,
+        # checked like every cache) is where it goes, as on any python3. The
+        # runtime's own modules are sourceless .pyc: nothing is written there.
+        sys.dont_write_bytecode = False
         remove_replaced_runtimes(runtime, archive)
         return
     if os.environ.get(RESTARTED):
@@ -118,7 +122,8 @@ def hold_runtime(runtime, archive):
 def remove_replaced_runtimes(runtime, archive):
     bin_dir, mine = os.path.split(runtime)
     try:
-        others = [name for name in os.listdir(bin_dir) if name.startswith(RUNTIME_PREFIX) and name != mine]
+        ours = (mine, mine + ".start")  # the runtime and the script that starts it
+        others = [name for name in os.listdir(bin_dir) if name.startswith(RUNTIME_PREFIX) and name not in ours]
         if not others or time.time() - os.stat(archive).st_mtime < SETTLE_SECONDS:
             return
     except OSError:

@@ -62,6 +62,11 @@ while read -r _ arch _ release; do
     mv "$root.tmp" "$root"
 done < <(grep -v '^#' build/platforms)
 
+# This machine's bundled runtime: build/shiv.sh compiles the launcher for its
+# Python too (the other architectures' are built by build/image.sh).
+native=$(awk -v machine="$(uname -m)" '!/^#/ && $3 == machine { sub("linux/", "", $1); print $1 }' build/platforms)
+/usr/bin/python3 build/runtime.py "$native"
+
 # Go: the static reference plugins the node-root tests install (go.mod and
 # go.sum pin them), fetched once into Go's module cache; their builds stay
 # in Go's build cache.

@@ -124,7 +124,11 @@ plugin_text() {
 start_text() {
     printf '%s\n' "$START_SHEBANG" \
         "# route-override: the plugin's first line names this file, which runs the plugin (argv[1]) on the runtime" \
-        "import sys; del sys.argv[0]; sys.path.insert(0, sys.argv[0]); import route_override_launcher"
+        "import sys; del sys.argv[0]; sys.path.insert(0, sys.argv[0]); precompiled = 'route_override_launcher_%d%d' % sys.version_info[:2]" \
+        "try: __import__(precompiled)  # build/shiv.sh compiled it for this runtime's Python" \
+        "except ModuleNotFoundError as missing:" \
+        "    if missing.name != precompiled: raise" \
+        "    import route_override_launcher"
 }
 
 # The longest first line (with its newline) the host's kernel runs whole:
