@@ -98,7 +98,7 @@ def test_installs_runtime_then_plugin_naming_it_then_a_second_run_writes_nothing
     lines = installed.read_bytes().split(b"\n", 3)
     assert lines[0] == f"#!{runtime}.start".encode()  # host paths, not the mount's
     start = (host["dest"] / f"{host['name']}.start").read_text().splitlines()
-    assert start[0] == f"#!{runtime}/ld.so {runtime}/python3" and "import route_override_launcher" in start[2]
+    assert start[0] == f"#!{runtime}/ld.so {runtime}/python3" and "import route_override_launcher" in start[-1]
     assert lines[1] == b"# the plugin's comment line" and lines[2] == f"runtime={runtime}".encode()
     assert lines[3] == host["source"].read_bytes().split(b"\n", 3)[3]  # the rest, byte for byte
     assert installed.stat().st_mode & 0o777 == 0o755
