@@ -39,7 +39,7 @@ HERE = Path(__file__).resolve().parent
 LAUNCHER = "route_override_launcher"
 CLEANUP = "route_override_cleanup"  # build/cache_cleanup.py, imported by the launcher after an extraction
 RUNTIME_LINE = b"runtime=\n"
-IMPORT_LAUNCHER = b"-c 'import sys; sys.path.insert(0, sys.argv[1]); import route_override_launcher' \"$0\" \"$@\""
+IMPORT_LAUNCHER = b'-c \'import sys; sys.path.insert(0, sys.argv[1]); import route_override_launcher\' "$0" "$@"'
 PREFIX = (
     b"""#!/bin/sh
 # route-override, a CNI plugin (Python zipapp): on the bundled runtime named below, else python3 from PATH, isolated.
@@ -94,7 +94,9 @@ def compiled_for_bundled(source: bytes) -> tuple[str, bytes] | None:
     command = os.environ.get("RO_BUNDLED_PYTHON", "").split()
     if not command:
         return None
-    version = subprocess.run([*command, "-c", "import sys; print('%d%d' % sys.version_info[:2])"], capture_output=True, text=True, check=True)
+    version = subprocess.run(
+        [*command, "-c", "import sys; print('%d%d' % sys.version_info[:2])"], capture_output=True, text=True, check=True
+    )
     if version.stdout.strip() == "%d%d" % sys.version_info[:2]:
         return None  # route_override_launcher.pyc is already for that version
     done = subprocess.run([*command, "-c", COMPILE_ELSEWHERE, f"{LAUNCHER}.py"], input=source, capture_output=True, check=True)

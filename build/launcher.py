@@ -72,7 +72,7 @@ def newest_python_in(directory):
         return None
     found = []
     for name in names:
-        minor = name[len("python3."):]
+        minor = name[len("python3.") :]
         if name.startswith("python3.") and minor.isdigit() and int(minor) >= FLOOR[1]:
             candidate = os.path.join(directory, name)
             if os.access(candidate, os.X_OK):

@@ -184,7 +184,11 @@ def assemble(row: dict[str, str], root: Path, oci_arch: str) -> Path:
     for name in modules(version):
         relative = name.replace(".", "/")
         extension = sorted(dynload.glob(f"{name}.cpython-*.so"))
-        if extension or inside(root, f"{stdlib}/{relative}.py").exists() or inside(root, f"{stdlib}/{relative}/__init__.py").exists():
+        if (
+            extension
+            or inside(root, f"{stdlib}/{relative}.py").exists()
+            or inside(root, f"{stdlib}/{relative}/__init__.py").exists()
+        ):
             carried.append(name)
         if extension:
             so = take(f"{stdlib}/lib-dynload/{extension[0].name}", f"lib/{extension[0].name}")
@@ -206,7 +210,19 @@ def assemble(row: dict[str, str], root: Path, oci_arch: str) -> Path:
     loader, libraries = inside(root, interpreter.stdout.strip()), [inside(root, d) for d in dirs]
     compiler = ROOT / "build" / "compile_stdlib.py"
     source_python = inside(root, f"/usr/bin/{python_path.name}")
-    run_python(row, loader, libraries, source_python, "-I", "-S", str(compiler), str(inside(root, stdlib)), stdlib, str(stage / "lib"), *sources)
+    run_python(
+        row,
+        loader,
+        libraries,
+        source_python,
+        "-I",
+        "-S",
+        str(compiler),
+        str(inside(root, stdlib)),
+        stdlib,
+        str(stage / "lib"),
+        *sources,
+    )
     for relative in sources:
         taken[f"lib/{relative[:-3]}.pyc"] = f"{stdlib}/{relative}"
 
@@ -216,9 +232,7 @@ def assemble(row: dict[str, str], root: Path, oci_arch: str) -> Path:
     if unowned:
         raise SystemExit(f"runtime: no package ships {unowned}")
     packages = sorted({owner[inside(root, path)] for path in taken.values()})
-    (stage / "packages").write_text(
-        f"# Debian {row['release']} {row['debian']}\n" + "".join(p + "\n" for p in packages)
-    )
+    (stage / "packages").write_text(f"# Debian {row['release']} {row['debian']}\n" + "".join(p + "\n" for p in packages))
     for path in stage.rglob("*"):
         path.chmod(0o755 if path.is_dir() or path.name in EXECUTABLES else 0o644)
     # Every module carried imports, and nothing is written into the runtime meanwhile.

@@ -8,7 +8,6 @@ installs the real one from the real image and runs the plugin on it.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import random
@@ -108,8 +107,14 @@ def test_installs_runtime_then_plugin_naming_it_then_a_second_run_writes_nothing
     log = first.stdout
     assert "route-override 9.9.9 (test)" in log and "before: none" in log
     assert "from Debian trixie amd64" in log and "package python3.13-minimal 3.13.5-2+deb13u5 (amd64)" in log
-    assert log.index("installed runtime") < log.index(".start (#!") < log.index("installed " + str(host["source"]))  # complete before named
-    assert sorted(p.name for p in host["dest"].iterdir()) == [host["name"], f"{host['name']}.start", "route-override"]  # no temporary left
+    assert (
+        log.index("installed runtime") < log.index(".start (#!") < log.index("installed " + str(host["source"]))
+    )  # complete before named
+    assert sorted(p.name for p in host["dest"].iterdir()) == [
+        host["name"],
+        f"{host['name']}.start",
+        "route-override",
+    ]  # no temporary left
     before = snapshot(host["dest"])
     again = install(host, shell=shell)
     assert again.returncode == 0 and "already installed and intact" in again.stdout and "skipped" in again.stdout
@@ -120,7 +125,12 @@ def test_everything_installed_is_roots_and_writable_by_root_only(host: dict) -> 
     for path in (host["runtime"] / host["name"]).rglob("*"):
         path.chmod(0o777 if path.is_dir() else 0o666)  # an image built with a careless umask
     assert install(host).returncode == 0
-    for path in [host["dest"] / host["name"], *(host["dest"] / host["name"]).rglob("*"), host["dest"] / "route-override", host["dest"] / f"{host['name']}.start"]:
+    for path in [
+        host["dest"] / host["name"],
+        *(host["dest"] / host["name"]).rglob("*"),
+        host["dest"] / "route-override",
+        host["dest"] / f"{host['name']}.start",
+    ]:
         info = path.lstat()
         assert info.st_uid == 0 and info.st_gid == 0 and not info.st_mode & 0o022, f"{path}: {oct(info.st_mode)}"
 
@@ -162,7 +172,12 @@ def test_a_foreign_entry_at_the_runtimes_name_is_never_followed(host: dict, tmp_
     if planted != "symlinked interpreter":
         assert (victim / "python3").read_text() == "do not touch"
     assert sorted(p.name for p in victim.iterdir()) == ["python3"]
-    assert target.is_dir() and not (target / "python3").is_symlink() and not target.is_symlink() and not (target / "lib" / "sitecustomize.pyc").exists()
+    assert (
+        target.is_dir()
+        and not (target / "python3").is_symlink()
+        and not target.is_symlink()
+        and not (target / "lib" / "sitecustomize.pyc").exists()
+    )
     assert (target / "python3").read_bytes() == (host["runtime"] / host["name"] / "python3").read_bytes()
 
 

@@ -86,7 +86,13 @@ def test_the_bundled_runtime_runs_isolated_and_writes_nothing_into_itself(tmp_pa
     (planted / "sitecustomize.py").write_text("raise SystemExit('planted code ran')\n")
     (planted / "json.py").write_text("raise SystemExit('planted code ran')\n")
     before = sorted((str(p), p.stat().st_mtime_ns) for p in [runtime, *runtime.rglob("*")])
-    env = {"PATH": "/nonexistent", "SHIV_ROOT": str(tmp_path / "cache"), "PYTHONPATH": str(planted), "PYTHONHOME": str(planted), "PYTHONSTARTUP": str(planted / "json.py")}
+    env = {
+        "PATH": "/nonexistent",
+        "SHIV_ROOT": str(tmp_path / "cache"),
+        "PYTHONPATH": str(planted),
+        "PYTHONHOME": str(planted),
+        "PYTHONSTARTUP": str(planted / "json.py"),
+    }
     for _ in range(2):  # the first run extracts (cold), the second is warm
         done = subprocess.run([str(plugin), "--version"], env=env, capture_output=True, text=True)
         assert done.returncode == 0 and f"at {runtime}/python3)" in done.stdout, done.stdout + done.stderr
@@ -99,4 +105,9 @@ def test_a_bundled_runtime_others_can_write_is_refused(tmp_path: Path) -> None:
     env = {"PATH": "/nonexistent", "SHIV_ROOT": str(tmp_path / "cache"), "CNI_COMMAND": "VERSION"}
     done = subprocess.run([str(plugin)], input='{"cniVersion": "1.0.0"}', env=env, capture_output=True, text=True)
     error = json.loads(done.stdout)
-    assert done.returncode == 1 and error["code"] == 50 and "refusing the bundled runtime" in error["msg"] and str(runtime) in error["msg"]
+    assert (
+        done.returncode == 1
+        and error["code"] == 50
+        and "refusing the bundled runtime" in error["msg"]
+        and str(runtime) in error["msg"]
+    )

@@ -60,7 +60,10 @@ def static_tools(out: Path) -> Path:
         cwd=ROOT / "tests" / "e2e" / "cnitool", env={**env, "GO111MODULE": "off", "GOPATH": "/usr/share/gocode"},
         check=True, capture_output=True,
     )  # fmt: skip
-    plugins = ["github.com/containernetworking/plugins/plugins/main/macvlan", "github.com/containernetworking/plugins/plugins/ipam/static"]
+    plugins = [
+        "github.com/containernetworking/plugins/plugins/main/macvlan",
+        "github.com/containernetworking/plugins/plugins/ipam/static",
+    ]
     subprocess.run(
         [GO, "build", "-trimpath", "-o", str(out) + "/", *plugins],
         cwd=ROOT / "tests" / "platforms" / "staticcni", env={**env, "GOFLAGS": "-mod=readonly"}, check=True, capture_output=True,
@@ -96,7 +99,12 @@ class Root:
 
 def make_root(kind: str, path: Path, tools: Path) -> Root:
     if kind in ("debian11", "debian12"):
-        unpack("bullseye" if kind == "debian11" else "bookworm", "amd64" if os.uname().machine == "x86_64" else "arm64", ["python3", "dash"], path)
+        unpack(
+            "bullseye" if kind == "debian11" else "bookworm",
+            "amd64" if os.uname().machine == "x86_64" else "arm64",
+            ["python3", "dash"],
+            path,
+        )
     elif kind == "no-bin":
         path.mkdir(parents=True)
     else:

@@ -22,6 +22,7 @@ from installer_index import NAME, Index, build
 from pythons import Platform, host_platform, platforms
 from runner import ROOT
 
+
 def push(index: Index, oci: Path) -> tuple[str, int]:
     """Push the whole index to an OCI layout; its digest, and the bytes of every blob."""
     subprocess.run(
@@ -79,13 +80,26 @@ def test_each_platforms_entrypoint_installs_the_plugin_atomically(
     assert installed.read_bytes().startswith(f"#!{runtime}.start\n".encode())
     assert Path(f"{runtime}.start").read_text().startswith(f"#!{runtime}/ld.so {runtime}/python3\n")
     assert installed.stat().st_mode & 0o777 == 0o755
-    assert sorted(p.name for p in host_bin.iterdir()) == [runtime.name, f"{runtime.name}.start", "route-override"]  # no temporary left
+    assert sorted(p.name for p in host_bin.iterdir()) == [
+        runtime.name,
+        f"{runtime.name}.start",
+        "route-override",
+    ]  # no temporary left
     assert "skipped" in subprocess.run(run, capture_output=True, text=True).stdout
     if platform == host_platform():  # the kernel runs its first line: no python3 on PATH, none needed
         version = [str(installed), "--version"]
     else:  # what binfmt would do with that line
-        version = [f"/usr/bin/qemu-{platform.qemu}-static", f"{runtime}/ld.so", f"{runtime}/python3", f"{runtime}.start", str(installed), "--version"]
-    done = subprocess.run(version, env={"PATH": "/nonexistent", "SHIV_ROOT": str(tmp_path / "cache")}, capture_output=True, text=True)
+        version = [
+            f"/usr/bin/qemu-{platform.qemu}-static",
+            f"{runtime}/ld.so",
+            f"{runtime}/python3",
+            f"{runtime}.start",
+            str(installed),
+            "--version",
+        ]
+    done = subprocess.run(
+        version, env={"PATH": "/nonexistent", "SHIV_ROOT": str(tmp_path / "cache")}, capture_output=True, text=True
+    )
     assert done.returncode == 0 and done.stdout.startswith("route-override 0.1.0"), done.stdout + done.stderr
     assert f"at {runtime}/python3)" in done.stdout
 

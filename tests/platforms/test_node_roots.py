@@ -85,7 +85,9 @@ def ctr() -> Iterator[Namespace]:
 
 
 def install(index: Index, root: Root, image: str | None = None) -> subprocess.CompletedProcess:
-    done = subprocess.run(installer_run(index.storage, image or index.instance(host_platform()), root, "init"), capture_output=True, text=True)
+    done = subprocess.run(
+        installer_run(index.storage, image or index.instance(host_platform()), root, "init"), capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return done
 
@@ -93,7 +95,9 @@ def install(index: Index, root: Root, image: str | None = None) -> subprocess.Co
 def client(root: Root, node: Namespace, ctr: Namespace) -> Callable[..., subprocess.CompletedProcess]:
     def run(verb: str, **kwargs) -> subprocess.CompletedProcess:
         argv = ["/cnitool", verb, "/etc/cni/net.d/10-node-root.conflist", "ctr-node-root", ctr.path, "eth0"]
-        return subprocess.run(root.command(node.name, *argv), env=CLIENT_ENV, capture_output=True, text=True, timeout=120, **kwargs)
+        return subprocess.run(
+            root.command(node.name, *argv), env=CLIENT_ENV, capture_output=True, text=True, timeout=120, **kwargs
+        )
 
     return run
 
@@ -115,11 +119,21 @@ def test_the_installer_image_serves_the_node_and_cnitool_runs_the_chain(
     assert start.startswith(f"#!/opt/cni/bin/{runtime}/ld.so /opt/cni/bin/{runtime}/python3\n")
     probe = subprocess.run(readiness_probe(index.storage, index.instance(host_platform()), root), capture_output=True, text=True)
     assert probe.returncode == 0, probe.stdout + probe.stderr
-    for path in [root.host("/opt/cni/bin"), plugin, root.host(f"/opt/cni/bin/{runtime}.start"), *root.host(f"/opt/cni/bin/{runtime}").rglob("*")]:
+    for path in [
+        root.host("/opt/cni/bin"),
+        plugin,
+        root.host(f"/opt/cni/bin/{runtime}.start"),
+        *root.host(f"/opt/cni/bin/{runtime}").rglob("*"),
+    ]:
         info = path.lstat()
         assert info.st_uid == 0 and not info.st_mode & 0o022, f"{path}: {oct(info.st_mode)}"
 
-    version = subprocess.run(root.command(node.name, "/opt/cni/bin/route-override", "--version"), env={"PATH": "/nonexistent"}, capture_output=True, text=True)
+    version = subprocess.run(
+        root.command(node.name, "/opt/cni/bin/route-override", "--version"),
+        env={"PATH": "/nonexistent"},
+        capture_output=True,
+        text=True,
+    )
     assert version.returncode == 0, version.stdout + version.stderr
     assert f"at /opt/cni/bin/{runtime}/python3)" in version.stdout  # the bundled runtime, whatever the root has
 
@@ -141,7 +155,9 @@ def test_the_installer_image_serves_the_node_and_cnitool_runs_the_chain(
     assert "eth0" not in ip("-o", "link", "show", ns=ctr.name)
     if root.kind == "old-python":
         assert not root.host("/python3-was-called").exists()  # the node's python3 was never asked
-    covered.append(f"node root {root.kind:<11} {SIMULATES[root.kind]:<52} ADD, CHECK, DEL via cnitool: ADD {add_seconds * 1000:.0f} ms")
+    covered.append(
+        f"node root {root.kind:<11} {SIMULATES[root.kind]:<52} ADD, CHECK, DEL via cnitool: ADD {add_seconds * 1000:.0f} ms"
+    )
 
 
 @pytest.mark.parametrize("root", ["busybox", "no-bin", "debian12"], indirect=True)
@@ -151,10 +167,21 @@ def test_the_hand_copied_file_without_its_runtime(root: Root, node: Namespace, p
     kernel cannot start it (README says so)."""
     shutil.copy(plugin, root.host("/opt/cni/bin/route-override"))
     env = {"PATH": "/usr/bin:/bin", "CNI_COMMAND": "VERSION"}
-    done = subprocess.run(root.command(node.name, "/opt/cni/bin/route-override"), input='{"cniVersion": "1.0.0"}', env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        root.command(node.name, "/opt/cni/bin/route-override"),
+        input='{"cniVersion": "1.0.0"}',
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if root.kind == "debian12":
         assert done.returncode == 0 and "1.0.0" in json.loads(done.stdout)["supportedVersions"], done.stderr
-        version = subprocess.run(root.command(node.name, "/opt/cni/bin/route-override", "--version"), env=env | {"CNI_COMMAND": ""}, capture_output=True, text=True)
+        version = subprocess.run(
+            root.command(node.name, "/opt/cni/bin/route-override", "--version"),
+            env=env | {"CNI_COMMAND": ""},
+            capture_output=True,
+            text=True,
+        )
         assert "at /usr/bin/python3)" in version.stdout, version.stdout + version.stderr
     elif root.kind == "busybox":
         assert done.returncode == 1
@@ -169,9 +196,15 @@ def variant(index: Index, work: Path, tag: str) -> str:
     rebuild makes: another `packages` line), under another name."""
     from hashlib import sha256
 
-    container = subprocess.run(["buildah", *index.storage, "from", index.instance(host_platform())], capture_output=True, text=True, check=True).stdout.strip()
+    container = subprocess.run(
+        ["buildah", *index.storage, "from", index.instance(host_platform())], capture_output=True, text=True, check=True
+    ).stdout.strip()
     try:
-        mount = Path(subprocess.run(["buildah", *index.storage, "mount", container], capture_output=True, text=True, check=True).stdout.strip())
+        mount = Path(
+            subprocess.run(
+                ["buildah", *index.storage, "mount", container], capture_output=True, text=True, check=True
+            ).stdout.strip()
+        )
         (runtime,) = (mount / "runtime").iterdir()
         with (runtime / "packages").open("a") as packages:
             packages.write(f"# rebuilt: {tag}\n")
@@ -229,7 +262,12 @@ def test_an_upgrade_lets_a_run_in_flight_finish_then_leaves_one_runtime(
         assert f"runtime=/opt/cni/bin/{new}".encode() in (bin_dir / "route-override").read_bytes()
         past = time.time() - 60  # the switch, as long ago as a settled upgrade
         os.utime(bin_dir / "route-override", (past, past))
-        version = subprocess.run(root.command(node.name, "/opt/cni/bin/route-override", "--version"), env={"PATH": "/nonexistent"}, capture_output=True, text=True)
+        version = subprocess.run(
+            root.command(node.name, "/opt/cni/bin/route-override", "--version"),
+            env={"PATH": "/nonexistent"},
+            capture_output=True,
+            text=True,
+        )
         assert f"at /opt/cni/bin/{new}/python3)" in version.stdout, version.stdout + version.stderr
         assert runtimes(root) == sorted([old, new])  # that run removed nothing the run in flight holds
     finally:
@@ -238,7 +276,10 @@ def test_an_upgrade_lets_a_run_in_flight_finish_then_leaves_one_runtime(
     assert in_flight.returncode == 0, err
     assert ctr.routes(4) == AFTER_ADD and "installed runtime" in upgraded.stdout
     assert client(root, node, ctr)("check").returncode == 0  # a run on v2, after the one on v1 ended: removes v1
-    assert runtimes(root) == [new] and sorted(p.name for p in bin_dir.iterdir() if p.name.startswith(".")) == [new, f"{new}.start"]
+    assert runtimes(root) == [new] and sorted(p.name for p in bin_dir.iterdir() if p.name.startswith(".")) == [
+        new,
+        f"{new}.start",
+    ]
     before = snapshot(bin_dir)
     again = install(index, root)
     assert "already installed and intact" in again.stdout and "skipped" in again.stdout
