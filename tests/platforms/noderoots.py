@@ -68,9 +68,9 @@ def static_tools(out: Path) -> Path:
         [GO, "build", "-trimpath", "-o", str(out) + "/", *plugins],
         cwd=ROOT / "tests" / "platforms" / "staticcni", env={**env, "GOFLAGS": "-mod=readonly"}, check=True, capture_output=True,
     )  # fmt: skip
-    for tool in ("cnitool", "macvlan", "static"):
-        described = subprocess.run(["file", str(out / tool)], capture_output=True, text=True).stdout
-        assert "statically linked" in described, described
+    for tool in ("cnitool", "macvlan", "static"):  # static: no program interpreter (dynamic loader) to find
+        interpreter = subprocess.run(["patchelf", "--print-interpreter", str(out / tool)], capture_output=True, text=True)
+        assert interpreter.returncode != 0, f"{tool} is linked dynamically, against {interpreter.stdout}"
     return out
 
 
