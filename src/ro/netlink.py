@@ -22,6 +22,7 @@ from .route_messages import decode_nexthops, decode_route
 from .wire import (
     AF_INET,
     AF_INET6,
+    ALIGNTO,
     NETLINK_CAP_ACK,
     NETLINK_EXT_ACK,
     NETLINK_GET_STRICT_CHK,
@@ -38,6 +39,7 @@ from .wire import (
     NLMSGERR,
     NLMSGERR_ATTR_MSG,
     NLMSGHDR,
+    PADDING,
     RTA_OIF,
     RTM_GETNEXTHOP,
     RTM_GETROUTE,
@@ -235,19 +237,27 @@ class RouteSocket:
         self._sock.send(message(kind, NLM_F_REQUEST | NLM_F_DUMP, seq, body))
         bodies: list[bytes] = []
         interrupted = False
+        # wire.messages, written out: this loop runs once per route of a
+        # large table, where a generator and align() calls cost 0.3 µs each.
+        unpack, header = NLMSGHDR.unpack_from, NLMSGHDR.size
+        round_up, round_down = ALIGNTO - 1, ~(ALIGNTO - 1)
         while True:
             data = self._sock.recv(_RECV_BUFFER)
-            for offset, length, reply, flags, reply_seq in messages(data):
-                if reply_seq != seq:
-                    continue
-                if flags & NLM_F_DUMP_INTR:
-                    interrupted = True
-                if reply == RTM_NEWROUTE or reply == RTM_NEWNEXTHOP:
-                    bodies.append(data[offset + NLMSGHDR.size : offset + length])
-                elif reply == NLMSG_DONE:
-                    return bodies, interrupted, bool(flags & NLM_F_DUMP_FILTERED)
-                elif reply == NLMSG_ERROR:
-                    raise CniError(KERNEL_REFUSED, f"cannot read routes: {_refusal(data, offset, length, flags) or 'no dump'}")
+            offset, size = 0, len(data)
+            while offset + header <= size:
+                length, reply, flags, reply_seq, _ = unpack(data, offset)
+                if length < header:
+                    break
+                if reply_seq == seq:
+                    if flags & NLM_F_DUMP_INTR:
+                        interrupted = True
+                    if reply == RTM_NEWROUTE or reply == RTM_NEWNEXTHOP:
+                        bodies.append(data[offset + header : offset + length])
+                    elif reply == NLMSG_DONE:
+                        return bodies, interrupted, bool(flags & NLM_F_DUMP_FILTERED)
+                    elif reply == NLMSG_ERROR:
+                        raise CniError(KERNEL_REFUSED, f"cannot read routes: {_refusal(data, offset, length, flags) or 'no dump'}")
+                offset += (length + round_up) & round_down
 
     def _replies(self) -> Iterator[tuple[bytes, int, int, int, int, int]]:
         """(buffer, offset, length, type, flags, seq) of each message received, endlessly."""
@@ -273,10 +283,14 @@ class RouteSocket:
                 end += 1
             first_seq = self._seq + 1
             last = self._seq = first_seq + end - start - 1
+            # wire.message, written out: ten thousand deletions are ten thousand requests.
+            pack, header = NLMSGHDR.pack, NLMSGHDR.size
             self._sock.send(
                 b"".join(
                     [
-                        message(kind, flags | (NLM_F_REQUEST | NLM_F_ACK if seq == last else NLM_F_REQUEST), seq, body)
+                        pack(header + len(body), kind, flags | (NLM_F_REQUEST | NLM_F_ACK if seq == last else NLM_F_REQUEST), seq, 0)
+                        + body
+                        + PADDING[(header + len(body)) % ALIGNTO]
                         for seq, (kind, flags, body) in zip(range(first_seq, last + 1), requests[start:end])
                     ]
                 )
