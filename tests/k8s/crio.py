@@ -9,6 +9,7 @@ pointed into a temporary directory, inside the node namespace.
   writes host files.
 - namespaces_dir stays /var/run: pinns makes the pod's netns in
   /var/run/netns (as `ip netns add` does) and CRI-O removes it with the pod.
+- namespaced_auth_dir (a hidden option): else CRI-O makes /etc/crio/auth.
 - the pause image is committed by buildah straight into CRI-O's storage (vfs).
 """
 
@@ -27,6 +28,8 @@ from netns import Namespace
 from pause import PAUSE_IMAGE, build_pause
 
 WRAPPER = Path(__file__).parent / "runc_wrapper.py"
+# Where CRI-O writes by default; none may appear on the host.
+HOST_PATHS = [Path(p) for p in ("/etc/crio", "/var/lib/crio", "/var/run/crio", "/var/log/crio", "/etc/sysconfig/orig_irq_banned_cpus")]
 
 
 def storage_flags(work: Path) -> list[str]:
@@ -71,6 +74,7 @@ pause_image = "{PAUSE_IMAGE}"
 pause_command = ""
 signature_policy = "{work}/policy.json"
 signature_policy_dir = "{work}/policies"
+namespaced_auth_dir = "{work}/auth"
 [crio.network]
 network_dir = "{conf_dir}"
 plugin_dirs = ["{bin_dir}"]
@@ -86,6 +90,7 @@ nri_plugin_config_dir = "{work}/nri.d"
 def crio(node: Namespace, conf_dir: Path, bin_dir: Path) -> Iterator[Crictl]:
     """CRI-O on a socket of its own with the pause image in its storage; all removed after."""
     daemon_binary = built("crio")
+    existed = {path for path in HOST_PATHS if path.exists()}
     with tempfile.TemporaryDirectory(prefix="ro-k8s-crio-") as name:
         work = Path(name)
         (work / "policy.json").write_text('{"default": [{"type": "insecureAcceptAnything"}]}')
@@ -110,3 +115,5 @@ def crio(node: Namespace, conf_dir: Path, bin_dir: Path) -> Iterator[Crictl]:
             # CRI-O's storage (vfs) and conmon's leftovers are plain directories, but a
             # killed run can leave shm mounts under the run root
             subprocess.run(["umount", "--recursive", "--lazy", str(work / "storage-run")], capture_output=True)
+    made = [str(path) for path in HOST_PATHS if path.exists() and path not in existed]
+    assert not made, f"CRI-O wrote on the host: {made}"
