@@ -21,7 +21,7 @@ from typing import Iterator
 
 from builds import debian
 from cri import Crictl
-from daemons import CLEAN_PATH, running
+from daemons import CLEAN_PATH, running, runtime_env
 from netns import Namespace
 from pause import PAUSE_IMAGE, pause_archive
 from images import podman_storage
@@ -67,7 +67,7 @@ def containerd_cri(node: Namespace, conf_dir: Path, bin_dir: Path) -> Iterator[C
         work = Path(name)
         (work / "config.toml").write_text(config(work, conf_dir, bin_dir))
         command = ["nsenter", f"--net={node.path}", "containerd", "--config", str(work / "config.toml")]
-        with running("containerd", command, work / "containerd.log") as daemon:
+        with running("containerd", command, work / "containerd.log", runtime_env(work)) as daemon:
             crictl = Crictl(work / "cri.sock", work)
             daemon.wait_ready(crictl.answers, timeout=60)
             with podman_storage(work) as storage:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from builds import built
 from daemons import CLEAN_PATH
+from netns import Namespace
 
 _pods = itertools.count()
 
@@ -43,23 +44,24 @@ class Crictl:
     def answers(self) -> bool:
         return self.run("version", timeout=10).returncode == 0
 
-    def pod_config(self, annotations: dict[str, str] | None = None) -> tuple[str, Path]:
+    def pod_config(self, annotations: dict[str, str] | None = None, metadata: dict | None = None) -> tuple[str, Path]:
         """A pod sandbox config as a kubelet would send it (name, namespace, uid)."""
         number = next(_pods)
-        name = f"ro-pod-{number}"
+        metadata = metadata or {"name": f"ro-pod-{number}", "namespace": "ro-test", "uid": f"ro-uid-{number}", "attempt": 0}
+        name = metadata["name"]
         config = {
-            "metadata": {"name": name, "namespace": "ro-test", "uid": f"ro-uid-{number}", "attempt": 0},
+            "metadata": metadata,
             "hostname": name,
             "log_directory": str(self.work / "pod-logs" / name),
             "annotations": annotations or {},
             "linux": {},
         }
-        path = self.work / f"{name}.json"
+        path = self.work / f"pod-{number}.json"
         path.write_text(json.dumps(config))
         return name, path
 
-    def runp(self, annotations: dict[str, str] | None = None) -> Sandbox:
-        name, config = self.pod_config(annotations)
+    def runp(self, annotations: dict[str, str] | None = None, metadata: dict | None = None) -> Sandbox:
+        name, config = self.pod_config(annotations, metadata)
         pod_id = self.ok("runp", str(config))
         return Sandbox(pod_id, name, self.netns_of(pod_id))
 
@@ -96,12 +98,10 @@ class Crictl:
         return f"/proc/{info['pid']}/ns/net"
 
 
-def routes_in(netns: str, family: int = 4) -> set[str]:
-    """The main table of a namespace, as `ip route` prints it, one spaced line each."""
-    command = ["nsenter", f"--net={netns}", "ip", f"-{family}", "route", "show"]
-    out = subprocess.run(command, capture_output=True, text=True, check=True, env={"PATH": CLEAN_PATH}).stdout
-    return {" ".join(line.split()) for line in out.splitlines()}
+class PodNetns(Namespace):
+    """A namespace the runtime made for a pod (in /var/run/netns), read through
+    the same code as the tests' own; the runtime removes it with the pod."""
 
-
-def in_netns(netns: str, *command: str) -> str:
-    return subprocess.run(["nsenter", f"--net={netns}", *command], capture_output=True, text=True, check=True, env={"PATH": CLEAN_PATH}).stdout
+    def __init__(self, sandbox: Sandbox) -> None:
+        assert sandbox.netns.startswith(("/var/run/netns/", "/run/netns/")), sandbox.netns
+        self.path, self.name = sandbox.netns, Path(sandbox.netns).name

@@ -23,13 +23,15 @@ from typing import Iterator
 
 from builds import built, debian
 from cri import Crictl
-from daemons import running
+from daemons import running, runtime_env
 from netns import Namespace
 from pause import PAUSE_IMAGE, build_pause
 
 WRAPPER = Path(__file__).parent / "runc_wrapper.py"
 # Where CRI-O writes by default; none may appear on the host.
-HOST_PATHS = [Path(p) for p in ("/etc/crio", "/var/lib/crio", "/var/run/crio", "/var/log/crio", "/etc/sysconfig/orig_irq_banned_cpus")]
+HOST_PATHS = [
+    Path(p) for p in ("/etc/crio", "/var/lib/crio", "/var/run/crio", "/var/log/crio", "/etc/sysconfig/orig_irq_banned_cpus")
+]
 
 
 def storage_flags(work: Path) -> list[str]:
@@ -61,13 +63,13 @@ container_exits_dir = "{work}/exits"
 container_attach_socket_dir = "{work}/attach"
 cdi_spec_dirs = ["{work}/cdi"]
 hooks_dir = ["{work}/hooks"]
-pinns_path = "{built('pinns')}"
+pinns_path = "{built("pinns")}"
 enable_criu_support = false
 [crio.runtime.runtimes.runc]
 runtime_path = "{WRAPPER}"
 runtime_type = "oci"
 runtime_root = "{work}/runc"
-monitor_path = "{debian('conmon')}"
+monitor_path = "{debian("conmon")}"
 monitor_cgroup = "pod"
 [crio.image]
 pause_image = "{PAUSE_IMAGE}"
@@ -102,7 +104,7 @@ def crio(node: Namespace, conf_dir: Path, bin_dir: Path) -> Iterator[Crictl]:
             "--config", str(work / "crio.conf"), "--config-dir", str(work / "crio.conf.d"),
         ]  # fmt: skip
         try:
-            with running("crio", command, work / "crio.log") as daemon:
+            with running("crio", command, work / "crio.log", runtime_env(work)) as daemon:
                 crictl = Crictl(work / "cri.sock", work)
                 daemon.wait_ready(crictl.answers, timeout=60)
                 try:

@@ -16,6 +16,17 @@ from typing import Callable, Iterator, Sequence
 CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
+def runtime_env(work: Path) -> dict[str, str]:
+    """The environment of a container runtime, which its CNI plugins inherit.
+    SHIV_ROOT gives route-override an extraction cache of the test's own: the
+    shared one (/var/cache/route-override) is re-extracted whenever another
+    build of the plugin runs on this machine (other checkouts' tests do), and
+    a pod start would then pay for an extraction that a node never sees twice."""
+    cache = work / "shiv"
+    cache.mkdir(mode=0o700, exist_ok=True)
+    return {"PATH": CLEAN_PATH, "SHIV_ROOT": str(cache)}
+
+
 class Daemon:
     def __init__(self, name: str, process: subprocess.Popen, log: Path) -> None:
         self.name, self.process, self.log = name, process, log

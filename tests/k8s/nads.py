@@ -68,7 +68,12 @@ def on_node(conflist: dict, master: str, data_dir: Path) -> dict:
             span = {"subnet": ipam["range"], "rangeStart": ipam["range_start"]}
             if "gateway" in ipam:
                 span["gateway"] = ipam["gateway"]
-            plugin["ipam"] = {"type": "host-local", "ranges": [[span]], "routes": ipam.get("routes", []), "dataDir": str(data_dir)}
+            plugin["ipam"] = {
+                "type": "host-local",
+                "ranges": [[span]],
+                "routes": ipam.get("routes", []),
+                "dataDir": str(data_dir),
+            }
         plugins.append(plugin)
     return {**conflist, "plugins": plugins}
 

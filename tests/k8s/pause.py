@@ -34,5 +34,7 @@ def pause_archive(storage: list[str], work: Path) -> Path:
     """PAUSE_IMAGE as a docker-archive (for `ctr images import`)."""
     build_pause(storage, work)
     archive = work / "pause.tar"
-    subprocess.run(["buildah", *storage, "push", PAUSE_IMAGE, f"docker-archive:{archive}:{PAUSE_IMAGE}"], check=True, capture_output=True)
+    subprocess.run(
+        ["buildah", *storage, "push", PAUSE_IMAGE, f"docker-archive:{archive}:{PAUSE_IMAGE}"], check=True, capture_output=True
+    )
     return archive

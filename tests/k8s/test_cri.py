@@ -14,7 +14,7 @@ import pytest
 
 from conftest import MASTER, ConfDir
 from containerd_cri import containerd_cri
-from cri import Crictl, Sandbox
+from cri import Crictl, PodNetns
 from crio import crio
 from nads import EXAMPLES, Example, examples, on_node, with_cni_args
 from netns import Namespace, wait_for
@@ -22,15 +22,6 @@ from router import Router, wait_for_advertisements
 
 RUNTIMES = {"containerd": containerd_cri, "crio": crio}
 ACCEPT_RA_DEFRTR = "net/ipv6/conf/eth0/accept_ra_defrtr"
-
-
-class PodNetns(Namespace):
-    """A namespace the runtime made for a pod (in /var/run/netns), read through
-    the same code as the tests' own; the runtime removes it with the pod."""
-
-    def __init__(self, sandbox: Sandbox) -> None:
-        assert sandbox.netns.startswith(("/var/run/netns/", "/run/netns/")), sandbox.netns
-        self.path, self.name = sandbox.netns, Path(sandbox.netns).name
 
 
 Start = Callable[[dict], Crictl]
@@ -84,8 +75,14 @@ def test_the_readme_chain_runs_in_a_pod_and_leaves_with_it(runtime: Start) -> No
 # What each example's pod has on its interface once the chain has run, IPAM
 # on the node being host-local from the example's range_start.
 EXPECTED_ROUTES = {
-    "vpn-net": (4, {"10.20.0.0/16 via 192.168.50.254 dev eth0", "172.16.0.0/12 via 192.168.50.1 dev eth0", "192.168.50.0/24 dev eth0"}),
-    "ecmp-net": (4, {"10.20.0.0/16 nexthop via 192.168.60.1 dev eth0 nexthop via 192.168.60.2 dev eth0", "192.168.60.0/24 dev eth0"}),
+    "vpn-net": (
+        4,
+        {"10.20.0.0/16 via 192.168.50.254 dev eth0", "172.16.0.0/12 via 192.168.50.1 dev eth0", "192.168.50.0/24 dev eth0"},
+    ),
+    "ecmp-net": (
+        4,
+        {"10.20.0.0/16 nexthop via 192.168.60.1 dev eth0 nexthop via 192.168.60.2 dev eth0", "192.168.60.0/24 dev eth0"},
+    ),
     "routed-net": (4, {"10.30.0.0/16 via 192.168.70.1 dev eth0", "192.168.70.0/24 dev eth0"}),
     "v6-net": (6, {"2001:db8:200::/48 via 2001:db8:50::1 dev eth0", "2001:db8:50::/64 dev eth0", "fe80::/64 dev eth0"}),
 }
