@@ -67,8 +67,8 @@ def containerd_cri(node: Namespace, conf_dir: Path, bin_dir: Path) -> Iterator[C
         work = Path(name)
         (work / "config.toml").write_text(config(work, conf_dir, bin_dir))
         command = ["nsenter", f"--net={node.path}", "containerd", "--config", str(work / "config.toml")]
+        crictl = Crictl(work / "cri.sock", work)
         with running("containerd", command, work / "containerd.log", runtime_env(work)) as daemon:
-            crictl = Crictl(work / "cri.sock", work)
             daemon.wait_ready(crictl.answers, timeout=60)
             with podman_storage(work) as storage:
                 archive = pause_archive(storage, work)
@@ -82,3 +82,4 @@ def containerd_cri(node: Namespace, conf_dir: Path, bin_dir: Path) -> Iterator[C
                     crictl.run("stopp", pod)
                     crictl.run("rmp", pod)
         subprocess.run(["umount", "--recursive", "--lazy", str(work)], capture_output=True)  # if anything stayed mounted
+        crictl.remove_cgroups()

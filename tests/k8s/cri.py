@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import subprocess
 import time
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from daemons import CLEAN_PATH
 from netns import Namespace
 
 _pods = itertools.count()
+_runtimes = itertools.count()
+CGROUPS = Path("/sys/fs/cgroup")
 
 
 @dataclass
@@ -31,6 +34,9 @@ class Crictl:
         # its own config file, so /etc/crictl.yaml (if any) is never read
         self.config = work / "crictl.yaml"
         self.config.write_text(f"runtime-endpoint: unix://{socket}\nimage-endpoint: unix://{socket}\ntimeout: 60\n")
+        # every pod's cgroups under one parent of this test's, removed by remove_cgroups
+        # (without one, containerd leaves an empty /k8s.io in every hierarchy)
+        self.cgroup_parent = f"/ro-k8s-{os.getpid()}-{next(_runtimes)}"
 
     def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
         command = [str(built("crictl")), "--config", str(self.config), *args]
@@ -54,7 +60,7 @@ class Crictl:
             "hostname": name,
             "log_directory": str(self.work / "pod-logs" / name),
             "annotations": annotations or {},
-            "linux": {},
+            "linux": {"cgroup_parent": self.cgroup_parent},
         }
         path = self.work / f"pod-{number}.json"
         path.write_text(json.dumps(config))
@@ -86,6 +92,15 @@ class Crictl:
 
     def pods(self) -> list[str]:
         return self.ok("pods", "-q").split()
+
+    def remove_cgroups(self) -> None:
+        """The pods' cgroup parent in every hierarchy (cgroup v1 or v2), deepest first;
+        call it after the runtime has stopped and removed the pods."""
+        for parent in [CGROUPS / self.cgroup_parent.lstrip("/"), *CGROUPS.glob(f"*/{self.cgroup_parent.lstrip('/')}")]:
+            if parent.is_dir():
+                for directory in sorted((p for p in parent.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+                    directory.rmdir()
+                parent.rmdir()
 
     def netns_of(self, pod_id: str) -> str:
         """The pod's network namespace: the path in the runtime spec (containerd,

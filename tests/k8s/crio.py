@@ -103,9 +103,9 @@ def crio(node: Namespace, conf_dir: Path, bin_dir: Path) -> Iterator[Crictl]:
             "nsenter", f"--net={node.path}", str(daemon_binary),
             "--config", str(work / "crio.conf"), "--config-dir", str(work / "crio.conf.d"),
         ]  # fmt: skip
+        crictl = Crictl(work / "cri.sock", work)
         try:
             with running("crio", command, work / "crio.log", runtime_env(work)) as daemon:
-                crictl = Crictl(work / "cri.sock", work)
                 daemon.wait_ready(crictl.answers, timeout=60)
                 try:
                     yield crictl
@@ -117,5 +117,6 @@ def crio(node: Namespace, conf_dir: Path, bin_dir: Path) -> Iterator[Crictl]:
             # CRI-O's storage (vfs) and conmon's leftovers are plain directories, but a
             # killed run can leave shm mounts under the run root
             subprocess.run(["umount", "--recursive", "--lazy", str(work / "storage-run")], capture_output=True)
+            crictl.remove_cgroups()
     made = [str(path) for path in HOST_PATHS if path.exists() and path not in existed]
     assert not made, f"CRI-O wrote on the host: {made}"
