@@ -42,8 +42,8 @@ class Kubectl:
         env = {"PATH": CLEAN_PATH, "HOME": str(self.work)}  # kubectl's discovery cache goes under HOME
         return subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=timeout, env=env)
 
-    def ok(self, *args: str, stdin: str | None = None) -> str:
-        done = self.run(*args, stdin=stdin)
+    def ok(self, *args: str, stdin: str | None = None, timeout: float = 60) -> str:
+        done = self.run(*args, stdin=stdin, timeout=timeout)
         assert done.returncode == 0, f"kubectl {' '.join(args)}: {done.stderr.strip()}"
         return done.stdout
 
@@ -79,32 +79,28 @@ def _apiserver(work: Path) -> list[str]:
 
 
 @contextmanager
-def apiserver() -> Iterator[Kubectl]:
-    """etcd and kube-apiserver running and ready; both stopped, their data removed, after."""
+def apiserver(namespace: Namespace | None = None) -> Iterator[Kubectl]:
+    """etcd and kube-apiserver running and ready in `namespace` (else in one of
+    their own); both stopped, their data and namespace removed, after."""
     with tempfile.TemporaryDirectory(prefix="ro-k8s-api-") as name:
         work = Path(name)
-        namespace = Namespace("api")
+        own = namespace is None
+        inside = namespace or Namespace("api")
         try:
-            ip("link", "add", "dummy0", "type", "dummy", ns=namespace.name)
-            ip("addr", "add", f"{ADDRESS}/24", "dev", "dummy0", ns=namespace.name)
-            ip("link", "set", "dummy0", "up", ns=namespace.name)
-            ip("route", "add", "default", "dev", "dummy0", ns=namespace.name)
-            inside = ["nsenter", f"--net={namespace.path}"]
-            kubectl = Kubectl(namespace, work)
-            with running("etcd", [*inside, *_etcd(work)], work / "etcd.log") as etcd:
-                health = [
-                    "nsenter",
-                    f"--net={namespace.path}",
-                    "busybox",
-                    "wget",
-                    "-q",
-                    "-O",
-                    "-",
-                    "http://127.0.0.1:2379/health",
-                ]
+            ip("link", "add", "dummy0", "type", "dummy", ns=inside.name)
+            ip("addr", "add", f"{ADDRESS}/24", "dev", "dummy0", ns=inside.name)
+            ip("link", "set", "dummy0", "up", ns=inside.name)
+            ip("route", "add", "default", "dev", "dummy0", ns=inside.name)
+            enter = ["nsenter", f"--net={inside.path}"]
+            kubectl = Kubectl(inside, work)
+            with running("etcd", [*enter, *_etcd(work)], work / "etcd.log") as etcd:
+                health = [*enter, "busybox", "wget", "-q", "-O", "-", "http://127.0.0.1:2379/health"]
                 etcd.wait_ready(lambda: subprocess.run(health, capture_output=True).returncode == 0, timeout=60)
-                with running("kube-apiserver", [*inside, *_apiserver(work)], work / "apiserver.log") as server:
+                with running("kube-apiserver", [*enter, *_apiserver(work)], work / "apiserver.log") as server:
                     server.wait_ready(kubectl.ready, timeout=180)
                     yield kubectl
         finally:
-            namespace.delete()
+            if own:
+                inside.delete()
+            else:
+                subprocess.run(["ip", "-n", inside.name, "link", "del", "dummy0"], capture_output=True)
