@@ -18,7 +18,7 @@ from builds import built
 from daemons import CLEAN_PATH, running
 from netns import Namespace, ip
 
-ADDRESS = "192.0.2.10"  # the apiserver's advertised address: a dummy link in its namespace (an endpoint must not be loopback)
+ADDRESS = "192.0.2.10"  # the apiserver's advertised address: a link in its namespace (an endpoint must not be loopback)
 TOKEN = "ro-k8s-admin-token"
 
 
@@ -87,10 +87,12 @@ def apiserver(namespace: Namespace | None = None) -> Iterator[Kubectl]:
         own = namespace is None
         inside = namespace or Namespace("api")
         try:
-            ip("link", "add", "dummy0", "type", "dummy", ns=inside.name)
-            ip("addr", "add", f"{ADDRESS}/24", "dev", "dummy0", ns=inside.name)
-            ip("link", "set", "dummy0", "up", ns=inside.name)
-            ip("route", "add", "default", "dev", "dummy0", ns=inside.name)
+            # a veth pair (this kernel has no dummy links), both ends in the namespace
+            ip("link", "add", "ro-api0", "type", "veth", "peer", "name", "ro-api1", ns=inside.name)
+            ip("addr", "add", f"{ADDRESS}/24", "dev", "ro-api0", ns=inside.name)
+            ip("link", "set", "ro-api1", "up", ns=inside.name)
+            ip("link", "set", "ro-api0", "up", ns=inside.name)
+            ip("route", "add", "default", "dev", "ro-api0", ns=inside.name)
             enter = ["nsenter", f"--net={inside.path}"]
             kubectl = Kubectl(inside, work)
             with running("etcd", [*enter, *_etcd(work)], work / "etcd.log") as etcd:
@@ -103,4 +105,4 @@ def apiserver(namespace: Namespace | None = None) -> Iterator[Kubectl]:
             if own:
                 inside.delete()
             else:
-                subprocess.run(["ip", "-n", inside.name, "link", "del", "dummy0"], capture_output=True)
+                subprocess.run(["ip", "-n", inside.name, "link", "del", "ro-api0"], capture_output=True)
