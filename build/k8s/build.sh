@@ -42,8 +42,15 @@ build_crio() {
     [ "$bin/pinns" -nt "$source/pinns.c" ] || gcc -std=c99 -Os -Wall -Wextra -static -o "$bin/pinns" "$source"/*.c
 }
 
+# What `version` reports (the API's /version, kubectl's skew checks): the
+# release, as Kubernetes' own build stamps it; a module build leaves v0.0.0.
+KUBE_VERSION=$(cd kube && go list -m -f '{{.Version}}' k8s.io/kubernetes)
+KUBE_LDFLAGS="-X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/component-base/version.gitTreeState=clean"
+KUBE_LDFLAGS+=" -X k8s.io/component-base/version.gitMajor=$(echo "$KUBE_VERSION" | cut -d. -f1 | tr -d v)"
+KUBE_LDFLAGS+=" -X k8s.io/component-base/version.gitMinor=$(echo "$KUBE_VERSION" | cut -d. -f2)"
+
 build_kube() {
-    (cd kube && go build -trimpath -o "$bin/kube" .)
+    (cd kube && go build -trimpath -ldflags "$KUBE_LDFLAGS" -o "$bin/kube" .)
     for command in kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl etcd; do
         ln -sf kube "$bin/$command"
     done

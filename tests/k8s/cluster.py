@@ -31,6 +31,7 @@ from builds import built
 from containerd_cri import containerd_cri
 from cri import Crictl
 from daemons import running
+from host import leaves_no_trace
 from netns import Namespace
 
 NODE_NAME = "ro-node"
@@ -59,7 +60,7 @@ def kubelet_config(work: Path, crictl: Crictl) -> dict:
         "authorization": {"mode": "AlwaysAllow"},
         "address": "127.0.0.1",
         "readOnlyPort": 0,
-        "podLogsDirectory": str(work / "pod-logs"),
+        "podLogsDir": str(work / "pod-logs"),
         "resolvConf": "",
         "oomScoreAdj": 0,  # this machine cannot lower a process's OOM score
         # a busy shared disk must not evict the test's pods
@@ -83,15 +84,18 @@ def kubelet_command(work: Path, node: Namespace, kubeconfig: Path) -> list[str]:
         "--root-dir", str(work / "kubelet"), "--cert-dir", str(work / "kubelet-pki"),
         "--hostname-override", NODE_NAME, "--node-ip", ADDRESS,
     ]  # fmt: skip
-    # /var/log/containers (its symlinks to container logs) is hard-coded: a tmpfs of its own here
-    script = " && ".join([*binds, "mount -t tmpfs tmpfs /var/log", "exec " + shlex.join(kubelet)])
+    # /var/log/containers (symlinks to container logs) and /var/lib/kubelet/device-plugins are
+    # hard-coded: a tmpfs of its own over /var/log and /var/lib, which it needs nothing else from
+    mounts = ["mount -t tmpfs tmpfs /var/log", "mount -t tmpfs tmpfs /var/lib"]
+    script = " && ".join([*binds, *mounts, "exec " + shlex.join(kubelet)])
     return ["nsenter", f"--net={node.path}", "unshare", "--mount", "--propagation", "private", "sh", "-c", script]
 
 
 @contextmanager
 def single_node(node: Namespace, conf_dir: Path, bin_dir: Path) -> Iterator[tuple[Kubectl, Crictl]]:
     """The cluster, its node Ready; everything stopped and removed after."""
-    with tempfile.TemporaryDirectory(prefix="ro-k8s-node-") as name:
+    forbidden = ["/var/lib/kubelet", "/var/log/pods", "/var/log/containers", "/etc/kubernetes"]
+    with leaves_no_trace([], forbidden), tempfile.TemporaryDirectory(prefix="ro-k8s-node-") as name:
         work = Path(name)
         with apiserver(node) as kubectl, containerd_cri(node, conf_dir, bin_dir) as crictl:
             enter = ["nsenter", f"--net={node.path}"]

@@ -7,6 +7,8 @@ namespace (so the CNI plugins it runs see the node's links, not the host's).
 - disable_apparmor: containerd would otherwise load its AppArmor profile into
   the host's kernel, a change outside the test.
 - stream_server_port 0: a free port, so runs side by side never collide.
+- runc's state under the test's directory (Root); the shims' sockets still
+  go to /run/containerd/s (hard-coded in 1.6), removed after (host.py).
 - snapshotter native: plain directories under the test's root, no overlay
   mounts to leak if the test is killed.
 """
@@ -22,6 +24,7 @@ from typing import Iterator
 from builds import debian
 from cri import Crictl
 from daemons import CLEAN_PATH, running, runtime_env
+from host import leaves_no_trace
 from netns import Namespace
 from pause import PAUSE_IMAGE, pause_archive
 from images import podman_storage
@@ -51,6 +54,8 @@ state = "{work}/state"
   default_runtime_name = "runc"
 [{cri}.containerd.runtimes.runc]
   runtime_type = "io.containerd.runc.v2"
+[{cri}.containerd.runtimes.runc.options]
+  Root = "{work}/runc"
 [{cri}.cni]
   bin_dir = "{bin_dir}"
   conf_dir = "{conf_dir}"
@@ -62,6 +67,16 @@ state = "{work}/state"
 def containerd_cri(node: Namespace, conf_dir: Path, bin_dir: Path) -> Iterator[Crictl]:
     """containerd's CRI on a socket of its own, the pause image imported; all removed after."""
     debian("containerd")
+    removable = ["/run/containerd", "/sys/fs/cgroup/k8s.io", "/sys/fs/cgroup/*/k8s.io"]
+    with (
+        leaves_no_trace(removable, forbidden=["/var/lib/containerd", "/etc/containerd"]),
+        _containerd(node, conf_dir, bin_dir) as crictl,
+    ):
+        yield crictl
+
+
+@contextmanager
+def _containerd(node: Namespace, conf_dir: Path, bin_dir: Path) -> Iterator[Crictl]:
     # a short path: a unix socket's must fit in 108 bytes
     with tempfile.TemporaryDirectory(prefix="ro-k8s-ctd-") as name:
         work = Path(name)

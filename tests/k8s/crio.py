@@ -24,14 +24,13 @@ from typing import Iterator
 from builds import built, debian
 from cri import Crictl
 from daemons import running, runtime_env
+from host import leaves_no_trace
 from netns import Namespace
 from pause import PAUSE_IMAGE, build_pause
 
 WRAPPER = Path(__file__).parent / "runc_wrapper.py"
 # Where CRI-O writes by default; none may appear on the host.
-HOST_PATHS = [
-    Path(p) for p in ("/etc/crio", "/var/lib/crio", "/var/run/crio", "/var/log/crio", "/etc/sysconfig/orig_irq_banned_cpus")
-]
+HOST_PATHS = ["/etc/crio", "/var/lib/crio", "/var/run/crio", "/var/log/crio", "/etc/sysconfig/orig_irq_banned_cpus", "/run/crun"]
 
 
 def storage_flags(work: Path) -> list[str]:
@@ -91,8 +90,13 @@ nri_plugin_config_dir = "{work}/nri.d"
 @contextmanager
 def crio(node: Namespace, conf_dir: Path, bin_dir: Path) -> Iterator[Crictl]:
     """CRI-O on a socket of its own with the pause image in its storage; all removed after."""
+    with leaves_no_trace([], forbidden=HOST_PATHS), _crio(node, conf_dir, bin_dir) as crictl:
+        yield crictl
+
+
+@contextmanager
+def _crio(node: Namespace, conf_dir: Path, bin_dir: Path) -> Iterator[Crictl]:
     daemon_binary = built("crio")
-    existed = {path for path in HOST_PATHS if path.exists()}
     with tempfile.TemporaryDirectory(prefix="ro-k8s-crio-") as name:
         work = Path(name)
         (work / "policy.json").write_text('{"default": [{"type": "insecureAcceptAnything"}]}')
@@ -118,5 +122,3 @@ def crio(node: Namespace, conf_dir: Path, bin_dir: Path) -> Iterator[Crictl]:
             # killed run can leave shm mounts under the run root
             subprocess.run(["umount", "--recursive", "--lazy", str(work / "storage-run")], capture_output=True)
             crictl.remove_cgroups()
-    made = [str(path) for path in HOST_PATHS if path.exists() and path not in existed]
-    assert not made, f"CRI-O wrote on the host: {made}"
