@@ -41,6 +41,7 @@ k8s-build:
 
 k8s: build k8s-build
 	RO_PLUGIN=$(PLUGIN) $(VENV)/bin/pytest tests/k8s
+	@cat .cache/k8s/pod-start.txt
 
 # matplotlib draws the chart; it is bench-only, so it is installed here, not by setup.
 bench: build

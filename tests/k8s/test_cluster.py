@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import filecmp
 import os
+import re
 import subprocess
 import tempfile
 from pathlib import Path
 
 import yaml
 
-from builds import ROOT
+from builds import REFERENCE_PLUGINS, ROOT
 from cluster import single_node
 from conftest import ConfDir
+from cri import PodNetns, Sandbox
 from daemons import CLEAN_PATH
 from images import podman_storage
-from netns import Namespace
+from netns import Namespace, wait_for
+from pause import PAUSE_IMAGE
 from runner import PLUGIN
 
 DAEMONSET = ROOT / "deployments" / "daemonset-install.yaml"
@@ -39,22 +42,39 @@ POD_NETWORK = {
 }  # fmt: skip
 
 
-def installer_archive(work: Path) -> Path:
-    """build/image.sh's image for this machine's architecture, as a docker-archive."""
-    archive = work / "installer.tar"
+def installer_archive(work: Path, tree: Path = ROOT, image: str = IMAGE) -> Path:
+    """`tree`'s build/image.sh image (of its dist/route-override) for this
+    machine's architecture, as a docker-archive."""
+    archive = work / f"installer-{image.rsplit(':', 1)[1]}.tar"
     with podman_storage(work) as storage:
         env = {"PATH": CLEAN_PATH, "STORAGE": " ".join(storage), "HOME": str(work)}
-        subprocess.run([str(ROOT / "build" / "image.sh"), IMAGE], check=True, capture_output=True, env=env, cwd=ROOT)
+        subprocess.run([str(tree / "build" / "image.sh"), image], check=True, capture_output=True, env=env, cwd=tree)
         arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)
-        pushed = ["buildah", *storage, "push", f"{IMAGE}-{arch}", f"docker-archive:{archive}:{IMAGE}"]
+        pushed = ["buildah", *storage, "push", f"{image}-{arch}", f"docker-archive:{archive}:{image}"]
         subprocess.run(pushed, check=True, capture_output=True, env=env)
     return archive
 
 
-def daemonset(host_cni_bin: Path) -> dict:
+def next_version(work: Path) -> Path:
+    """The committed tree as another release (its version + ".post1"), built
+    into its own dist/route-override: what an upgrade installs."""
+    tree = work / "next"
+    tree.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", "HEAD"], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    init = tree / "src" / "ro" / "__init__.py"
+    init.write_text(re.sub(r'__version__ = "([^"]+)"', r'__version__ = "\1.post1"', init.read_text()))
+    (tree / ".cache").mkdir()
+    (tree / ".cache" / "busybox").symlink_to(ROOT / ".cache" / "busybox")
+    env = {"PATH": CLEAN_PATH, "PYTHON": str(ROOT / ".venv" / "bin" / "python"), "HOME": str(work)}
+    subprocess.run([str(tree / "build" / "shiv.sh")], check=True, capture_output=True, env=env, cwd=tree)
+    return tree
+
+
+def daemonset(host_cni_bin: Path, image: str = IMAGE) -> dict:
     manifest = yaml.safe_load(DAEMONSET.read_text())
     pod = manifest["spec"]["template"]["spec"]
-    pod["containers"][0]["image"] = IMAGE
+    pod["containers"][0]["image"] = image
     pod["containers"][0]["imagePullPolicy"] = "Never"
     (cni_bin,) = [v for v in pod["volumes"] if v["name"] == "cni-bin"]
     cni_bin["hostPath"]["path"] = str(host_cni_bin)
@@ -94,3 +114,76 @@ def test_the_daemonset_installs_the_plugin_and_turns_ready(
                 timeout=150,
             )
             assert filecmp.cmp(host_cni_bin / "route-override", PLUGIN, shallow=False)
+
+
+WORKLOAD = {
+    "apiVersion": "v1",
+    "kind": "Pod",
+    "metadata": {"name": "workload", "namespace": "default"},
+    "spec": {
+        "automountServiceAccountToken": False,
+        "terminationGracePeriodSeconds": 1,
+        "containers": [{"name": "app", "image": PAUSE_IMAGE, "imagePullPolicy": "Never"}],
+    },
+}
+
+
+def pod_uid(kubectl, name: str, namespace: str) -> tuple[str, str]:
+    pod = kubectl.get("pod", name, "-n", namespace)
+    return pod["metadata"]["uid"], pod["status"].get("phase", "")
+
+
+def test_a_rollout_to_a_new_installer_image_upgrades_the_plugin_under_a_running_pod(
+    node: Namespace, conf_dir: ConfDir, tmp_path: Path
+) -> None:
+    """The pod network is bridge + route-override from the node's CNI bin
+    directory, where the DaemonSet installs the plugin: a workload pod starts
+    through the installed release, the DaemonSet rolls out the next one, the
+    workload keeps running (same pod, same routes), and its DEL then runs the
+    new release against what the old one made."""
+    host_cni_bin = tmp_path / "host-opt-cni-bin"
+    host_cni_bin.mkdir()
+    for plugin in REFERENCE_PLUGINS.iterdir():
+        (host_cni_bin / plugin.name).symlink_to(plugin)
+    ipam = {**POD_NETWORK["plugins"][0]["ipam"], "dataDir": str(tmp_path / "ipam")}
+    bridge = {**POD_NETWORK["plugins"][0], "ipam": ipam}
+    conf_dir.write({**POD_NETWORK, "plugins": [bridge]})  # until the plugin is installed
+    route_override = {"type": "route-override", "addroutes": [{"dst": "10.230.0.0/16", "gw": "10.244.0.254"}]}
+    with tempfile.TemporaryDirectory(prefix="ro-k8s-img-") as name:
+        work = Path(name)
+        tree = next_version(work)
+        images = {"old": installer_archive(work), "new": installer_archive(work, tree, IMAGE + "-next")}
+        with single_node(node, conf_dir.path, host_cni_bin) as (kubectl, crictl):
+            for archive in images.values():
+                ctr = ["ctr", "--address", str(crictl.socket), "--namespace", "k8s.io", "images", "import", str(archive)]
+                subprocess.run(ctr, check=True, capture_output=True, env={"PATH": CLEAN_PATH})
+            kubectl.ok("apply", "-f", "-", stdin=yaml.safe_dump(daemonset(host_cni_bin)))
+            kubectl.ok(
+                "-n", "kube-system", "rollout", "status", "daemonset/route-override-installer", "--timeout=300s", timeout=330
+            )
+            assert filecmp.cmp(host_cni_bin / "route-override", PLUGIN, shallow=False)
+
+            conf_dir.write({**POD_NETWORK, "plugins": [bridge, route_override]})
+            # containerd reloads its CNI config when the directory changes: until it has, pods get the old one
+            wait_for(
+                lambda: '"route-override"' in crictl.ok("info").replace('\\"', '"'), "containerd to load the new pod network", 30
+            )
+            kubectl.ok("apply", "-f", "-", stdin=yaml.safe_dump(WORKLOAD))
+            kubectl.ok("wait", "--for=condition=Ready", "pod/workload", "--timeout=120s", timeout=150)
+            (sandbox,) = crictl.ok("pods", "--name", "workload", "-q").split()
+            workload = PodNetns(Sandbox(sandbox, "workload", crictl.netns_of(sandbox)))
+            routes = workload.routes(4)
+            assert "10.230.0.0/16 via 10.244.0.254 dev eth0" in routes
+            before = pod_uid(kubectl, "workload", "default")
+
+            kubectl.ok("apply", "-f", "-", stdin=yaml.safe_dump(daemonset(host_cni_bin, IMAGE + "-next")))
+            kubectl.ok(
+                "-n", "kube-system", "rollout", "status", "daemonset/route-override-installer", "--timeout=300s", timeout=330
+            )
+            assert filecmp.cmp(host_cni_bin / "route-override", tree / "dist" / "route-override", shallow=False)
+            assert pod_uid(kubectl, "workload", "default") == before == (before[0], "Running")
+            assert workload.routes(4) == routes
+
+            kubectl.ok("delete", "pod", "workload", "--wait=true", "--timeout=120s", timeout=150)
+            leases = [p.name for p in (tmp_path / "ipam").rglob("*") if p.is_file() and p.name[0].isdigit()]
+            assert len(leases) == 1, f"the workload's DEL (through the new release) left its lease: {leases}"
