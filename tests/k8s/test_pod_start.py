@@ -69,6 +69,7 @@ def start_times(runtime, node: Namespace, bin_dir: Path, work: Path) -> dict[str
 def test_pod_sandbox_start_with_and_without_route_override(node: Namespace, bin_dir: Path, tmp_path: Path) -> None:
     results: dict[str, dict] = {}
     for name, runtime in (("containerd", containerd_cri), ("crio", crio)):
+        (tmp_path / name).mkdir()
         times = start_times(runtime, node, bin_dir, tmp_path / name)
         runs = {}
         for label, taken in times.items():
