@@ -92,12 +92,12 @@ def kubelet_command(work: Path, node: Namespace, kubeconfig: Path) -> list[str]:
 
 
 @contextmanager
-def single_node(node: Namespace, conf_dir: Path, bin_dir: Path) -> Iterator[tuple[Kubectl, Crictl]]:
-    """The cluster, its node Ready; everything stopped and removed after."""
+def single_node(node: Namespace, conf_dir: Path, bin_dir: Path, runtime=containerd_cri) -> Iterator[tuple[Kubectl, Crictl]]:
+    """The cluster on `runtime` (containerd_cri or crio), its node Ready; everything stopped and removed after."""
     forbidden = ["/var/lib/kubelet", "/var/log/pods", "/var/log/containers", "/etc/kubernetes"]
     with leaves_no_trace([], forbidden), tempfile.TemporaryDirectory(prefix="ro-k8s-node-") as name:
         work = Path(name)
-        with apiserver(node) as kubectl, containerd_cri(node, conf_dir, bin_dir) as crictl:
+        with apiserver(node) as kubectl, runtime(node, conf_dir, bin_dir) as crictl:
             enter = ["nsenter", f"--net={node.path}"]
             config = ["--kubeconfig", str(kubectl.kubeconfig), "--leader-elect=false", "--bind-address", "127.0.0.1"]
             (work / "kubelet.json").write_text(json.dumps(kubelet_config(work, crictl)))

@@ -82,13 +82,17 @@ def _containerd(node: Namespace, conf_dir: Path, bin_dir: Path) -> Iterator[Cric
         work = Path(name)
         (work / "config.toml").write_text(config(work, conf_dir, bin_dir))
         command = ["nsenter", f"--net={node.path}", "containerd", "--config", str(work / "config.toml")]
-        crictl = Crictl(work / "cri.sock", work)
+
+        def load(archive: Path) -> None:
+            ctr = ["ctr", "--address", str(work / "cri.sock"), "--namespace", "k8s.io", "images", "import", str(archive)]
+            subprocess.run(ctr, check=True, capture_output=True, env={"PATH": CLEAN_PATH})
+
+        crictl = Crictl(work / "cri.sock", work, load)
         with running("containerd", command, work / "containerd.log", runtime_env(work)) as daemon:
             daemon.wait_ready(crictl.answers, timeout=60)
             with podman_storage(work) as storage:
                 archive = pause_archive(storage, work)
-            ctr = ["ctr", "--address", str(work / "cri.sock"), "--namespace", "k8s.io", "images", "import", str(archive)]
-            subprocess.run(ctr, check=True, capture_output=True, env={"PATH": CLEAN_PATH})
+            load(archive)
             try:
                 yield crictl
             finally:

@@ -11,6 +11,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from builds import built
 from daemons import CLEAN_PATH
@@ -29,8 +30,9 @@ class Sandbox:
 
 
 class Crictl:
-    def __init__(self, socket: Path, work: Path) -> None:
+    def __init__(self, socket: Path, work: Path, image_loader: Callable[[Path], None]) -> None:
         self.socket, self.work = socket, work
+        self.load_image = image_loader  # a docker-archive into the runtime's image store
         # its own config file, so /etc/crictl.yaml (if any) is never read
         self.config = work / "crictl.yaml"
         self.config.write_text(f"runtime-endpoint: unix://{socket}\nimage-endpoint: unix://{socket}\ntimeout: 60\n")

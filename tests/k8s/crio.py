@@ -107,7 +107,13 @@ def _crio(node: Namespace, conf_dir: Path, bin_dir: Path) -> Iterator[Crictl]:
             "nsenter", f"--net={node.path}", str(daemon_binary),
             "--config", str(work / "crio.conf"), "--config-dir", str(work / "crio.conf.d"),
         ]  # fmt: skip
-        crictl = Crictl(work / "cri.sock", work)
+
+        def load(archive: Path) -> None:
+            # into CRI-O's storage while it runs (containers/storage locks it)
+            pulled = ["buildah", *storage_flags(work), "pull", "--quiet", f"docker-archive:{archive}"]
+            subprocess.run(pulled, check=True, capture_output=True)
+
+        crictl = Crictl(work / "cri.sock", work, load)
         try:
             with running("crio", command, work / "crio.log", runtime_env(work)) as daemon:
                 daemon.wait_ready(crictl.answers, timeout=60)

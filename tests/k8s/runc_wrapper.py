@@ -1,8 +1,11 @@
 #!/usr/bin/python3
-"""runc for CRI-O on a machine that cannot lower a process's OOM score:
-drops process.oomScoreAdj from the bundle's config.json at `create`, then
-is runc. (containerd has restrict_oom_score_adj for this; CRI-O has no such
-option.)"""
+"""runc for CRI-O on this machine, which cannot lower a process's OOM score
+and mounts no hugetlb cgroup: at `create`, drops process.oomScoreAdj and
+(without a hugetlb hierarchy) linux.resources.hugepageLimits from the
+bundle's config.json, then is runc. containerd has restrict_oom_score_adj
+for the first and leaves out hugepage limits itself when the controller is
+missing; CRI-O has neither, and the kubelet asks for hugepage limits
+("cannot set hugetlb limit: container could not join or create cgroup")."""
 
 import json
 import os
@@ -17,6 +20,8 @@ if "create" in args:
             with open(config) as handle:
                 spec = json.load(handle)
             spec.get("process", {}).pop("oomScoreAdj", None)
+            if not os.path.exists("/sys/fs/cgroup/hugetlb") and not os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+                spec.get("linux", {}).get("resources", {}).pop("hugepageLimits", None)
             with open(config, "w") as handle:
                 json.dump(spec, handle)
 os.execv(RUNC, [RUNC, *args])

@@ -16,11 +16,15 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import pytest
 import yaml
 
 from builds import REFERENCE_PLUGINS, ROOT
+from apiserver import Kubectl
 from cluster import single_node
 from conftest import ConfDir
+from containerd_cri import containerd_cri
+from crio import crio
 from cri import PodNetns, Sandbox
 from daemons import CLEAN_PATH
 from images import podman_storage
@@ -81,8 +85,9 @@ def daemonset(host_cni_bin: Path, image: str = IMAGE) -> dict:
     return manifest
 
 
+@pytest.mark.parametrize("runtime", [containerd_cri, crio], ids=["containerd", "crio"])
 def test_the_daemonset_installs_the_plugin_and_turns_ready(
-    node: Namespace, conf_dir: ConfDir, bin_dir: Path, tmp_path: Path
+    runtime, node: Namespace, conf_dir: ConfDir, bin_dir: Path, tmp_path: Path
 ) -> None:
     conf_dir.write(
         {
@@ -95,13 +100,10 @@ def test_the_daemonset_installs_the_plugin_and_turns_ready(
     with tempfile.TemporaryDirectory(prefix="ro-k8s-img-") as name:
         archive = installer_archive(Path(name))
         host_cni_bin = tmp_path / "host-opt-cni-bin"
-        with single_node(node, conf_dir.path, bin_dir) as (kubectl, crictl):
-            ctr = ["ctr", "--address", str(crictl.socket), "--namespace", "k8s.io", "images", "import", str(archive)]
-            subprocess.run(ctr, check=True, capture_output=True, env={"PATH": CLEAN_PATH})
+        with single_node(node, conf_dir.path, bin_dir, runtime) as (kubectl, crictl):
+            crictl.load_image(archive)
             kubectl.ok("apply", "-f", "-", stdin=yaml.safe_dump(daemonset(host_cni_bin)))
-            kubectl.ok(
-                "-n", "kube-system", "rollout", "status", "daemonset/route-override-installer", "--timeout=300s", timeout=330
-            )
+            rolled_out(kubectl)
             kubectl.ok(
                 "-n",
                 "kube-system",
@@ -114,6 +116,16 @@ def test_the_daemonset_installs_the_plugin_and_turns_ready(
                 timeout=150,
             )
             assert filecmp.cmp(host_cni_bin / "route-override", PLUGIN, shallow=False)
+
+
+def rolled_out(kubectl: Kubectl) -> None:
+    """Until the DaemonSet's rollout is done; else fail with what its pods went through."""
+    done = kubectl.run(
+        "-n", "kube-system", "rollout", "status", "daemonset/route-override-installer", "--timeout=180s", timeout=210
+    )
+    if done.returncode != 0:
+        pods = kubectl.run("-n", "kube-system", "describe", "pods").stdout
+        raise AssertionError(f"the DaemonSet did not roll out: {done.stderr.strip()}\n{pods[-4000:]}")
 
 
 WORKLOAD = {
@@ -155,12 +167,9 @@ def test_a_rollout_to_a_new_installer_image_upgrades_the_plugin_under_a_running_
         images = {"old": installer_archive(work), "new": installer_archive(work, tree, IMAGE + "-next")}
         with single_node(node, conf_dir.path, host_cni_bin) as (kubectl, crictl):
             for archive in images.values():
-                ctr = ["ctr", "--address", str(crictl.socket), "--namespace", "k8s.io", "images", "import", str(archive)]
-                subprocess.run(ctr, check=True, capture_output=True, env={"PATH": CLEAN_PATH})
+                crictl.load_image(archive)
             kubectl.ok("apply", "-f", "-", stdin=yaml.safe_dump(daemonset(host_cni_bin)))
-            kubectl.ok(
-                "-n", "kube-system", "rollout", "status", "daemonset/route-override-installer", "--timeout=300s", timeout=330
-            )
+            rolled_out(kubectl)
             assert filecmp.cmp(host_cni_bin / "route-override", PLUGIN, shallow=False)
 
             conf_dir.write({**POD_NETWORK, "plugins": [bridge, route_override]})
@@ -177,9 +186,7 @@ def test_a_rollout_to_a_new_installer_image_upgrades_the_plugin_under_a_running_
             before = pod_uid(kubectl, "workload", "default")
 
             kubectl.ok("apply", "-f", "-", stdin=yaml.safe_dump(daemonset(host_cni_bin, IMAGE + "-next")))
-            kubectl.ok(
-                "-n", "kube-system", "rollout", "status", "daemonset/route-override-installer", "--timeout=300s", timeout=330
-            )
+            rolled_out(kubectl)
             assert filecmp.cmp(host_cni_bin / "route-override", tree / "dist" / "route-override", shallow=False)
             assert pod_uid(kubectl, "workload", "default") == before == (before[0], "Running")
             assert workload.routes(4) == routes
