@@ -90,7 +90,9 @@ nri_plugin_config_dir = "{work}/nri.d"
 @contextmanager
 def crio(node: Namespace, conf_dir: Path, bin_dir: Path) -> Iterator[Crictl]:
     """CRI-O on a socket of its own with the pause image in its storage; all removed after."""
-    with leaves_no_trace([], forbidden=HOST_PATHS), _crio(node, conf_dir, bin_dir) as crictl:
+    # pods without a cgroup parent (the kubelet's, with cgroupsPerQOS off) go under /crio
+    removable = ["/sys/fs/cgroup/crio", "/sys/fs/cgroup/*/crio"]
+    with leaves_no_trace(removable, forbidden=HOST_PATHS), _crio(node, conf_dir, bin_dir) as crictl:
         yield crictl
 
 
