@@ -18,6 +18,14 @@ mkdir -p "$bin"
 # The modules need no newer Go than Debian's 1.26 here; a module that asks for
 # one fails rather than download a toolchain behind the build's back.
 export GOTOOLCHAIN=local GOFLAGS=-mod=readonly CGO_ENABLED=1
+# Debian's golang-go (1.19, for tests/e2e's cnitool) may come first in PATH;
+# these modules need the Go 1.26 the machine has in /usr/local/go.
+for go in /usr/local/go/bin/go $(command -v go || true); do
+    [ -x "$go" ] && "$go" env GOVERSION | grep -Eq '^go1\.(2[6-9]|[3-9][0-9])' && break
+    go=
+done
+[ -n "$go" ] || { echo "k8s-build: no Go 1.26 or newer (in /usr/local/go or PATH)" >&2; exit 1; }
+export PATH="$(dirname "$go"):$PATH"
 
 # CRI-O's build tags for the C libraries Debian 12 lacks (its Makefile probes
 # for them the same way): no btrfs headers, no gpgme (OpenPGP in Go instead),

@@ -34,16 +34,18 @@ from runner import PLUGIN
 
 DAEMONSET = ROOT / "deployments" / "daemonset-install.yaml"
 IMAGE = "localhost/route-override-installer:k8s-test"
-POD_NETWORK = {
-    "cniVersion": "1.0.0",
-    "name": "ro-k8s-pods",
-    "plugins": [
-        {
-            "type": "bridge", "bridge": "ro-k8s0", "isGateway": True, "ipMasq": False,
-            "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.244.0.0/24"}]], "routes": [{"dst": "0.0.0.0/0"}]},
-        }
-    ],
-}  # fmt: skip
+
+
+def pod_network(data_dir: Path, *more: dict) -> dict:
+    """The cluster's pod network: a bridge in the node, host-local addresses, then `more` plugins."""
+    ipam = {
+        "type": "host-local",
+        "ranges": [[{"subnet": "10.244.0.0/24"}]],
+        "routes": [{"dst": "0.0.0.0/0"}],
+        "dataDir": str(data_dir),
+    }
+    bridge = {"type": "bridge", "bridge": "ro-k8s0", "isGateway": True, "ipMasq": False, "ipam": ipam}
+    return {"cniVersion": "1.0.0", "name": "ro-k8s-pods", "plugins": [bridge, *more]}
 
 
 def installer_archive(work: Path, tree: Path = ROOT, image: str = IMAGE) -> Path:
@@ -89,14 +91,7 @@ def daemonset(host_cni_bin: Path, image: str = IMAGE) -> dict:
 def test_the_daemonset_installs_the_plugin_and_turns_ready(
     runtime, node: Namespace, conf_dir: ConfDir, bin_dir: Path, tmp_path: Path
 ) -> None:
-    conf_dir.write(
-        {
-            **POD_NETWORK,
-            "plugins": [
-                {**POD_NETWORK["plugins"][0], "ipam": {**POD_NETWORK["plugins"][0]["ipam"], "dataDir": str(tmp_path / "ipam")}}
-            ],
-        }
-    )
+    conf_dir.write(pod_network(tmp_path / "ipam"))
     with tempfile.TemporaryDirectory(prefix="ro-k8s-img-") as name:
         archive = installer_archive(Path(name))
         host_cni_bin = tmp_path / "host-opt-cni-bin"
@@ -104,17 +99,8 @@ def test_the_daemonset_installs_the_plugin_and_turns_ready(
             crictl.load_image(archive)
             kubectl.ok("apply", "-f", "-", stdin=yaml.safe_dump(daemonset(host_cni_bin)))
             rolled_out(kubectl)
-            kubectl.ok(
-                "-n",
-                "kube-system",
-                "wait",
-                "--for=condition=Ready",
-                "pod",
-                "-l",
-                "app.kubernetes.io/name=route-override-installer",
-                "--timeout=120s",
-                timeout=150,
-            )
+            installer = ["pod", "-l", "app.kubernetes.io/name=route-override-installer"]
+            kubectl.ok("-n", "kube-system", "wait", "--for=condition=Ready", *installer, "--timeout=120s", timeout=150)
             assert filecmp.cmp(host_cni_bin / "route-override", PLUGIN, shallow=False)
 
 
@@ -157,9 +143,7 @@ def test_a_rollout_to_a_new_installer_image_upgrades_the_plugin_under_a_running_
     host_cni_bin.mkdir()
     for plugin in REFERENCE_PLUGINS.iterdir():
         (host_cni_bin / plugin.name).symlink_to(plugin)
-    ipam = {**POD_NETWORK["plugins"][0]["ipam"], "dataDir": str(tmp_path / "ipam")}
-    bridge = {**POD_NETWORK["plugins"][0], "ipam": ipam}
-    conf_dir.write({**POD_NETWORK, "plugins": [bridge]})  # until the plugin is installed
+    conf_dir.write(pod_network(tmp_path / "ipam"))  # until the plugin is installed
     route_override = {"type": "route-override", "addroutes": [{"dst": "10.230.0.0/16", "gw": "10.244.0.254"}]}
     with tempfile.TemporaryDirectory(prefix="ro-k8s-img-") as name:
         work = Path(name)
@@ -172,7 +156,7 @@ def test_a_rollout_to_a_new_installer_image_upgrades_the_plugin_under_a_running_
             rolled_out(kubectl)
             assert filecmp.cmp(host_cni_bin / "route-override", PLUGIN, shallow=False)
 
-            conf_dir.write({**POD_NETWORK, "plugins": [bridge, route_override]})
+            conf_dir.write(pod_network(tmp_path / "ipam", route_override))
             # containerd reloads its CNI config when the directory changes: until it has, pods get the old one
             wait_for(
                 lambda: '"route-override"' in crictl.ok("info").replace('\\"', '"'), "containerd to load the new pod network", 30
