@@ -9,7 +9,6 @@ the machine's own must not change)."""
 
 from __future__ import annotations
 
-import filecmp
 import os
 import re
 import subprocess
@@ -30,7 +29,6 @@ from daemons import CLEAN_PATH
 from images import podman_storage
 from netns import Namespace, wait_for
 from pause import PAUSE_IMAGE
-from runner import PLUGIN
 
 DAEMONSET = ROOT / "deployments" / "daemonset-install.yaml"
 IMAGE = "localhost/route-override-installer:k8s-test"
@@ -84,7 +82,24 @@ def daemonset(host_cni_bin: Path, image: str = IMAGE) -> dict:
     pod["containers"][0]["imagePullPolicy"] = "Never"
     (cni_bin,) = [v for v in pod["volumes"] if v["name"] == "cni-bin"]
     cni_bin["hostPath"]["path"] = str(host_cni_bin)
+    # an installer that writes the host's path into what it installs (the bundled runtime's) is told the same
+    for variable in pod["containers"][0].get("env", []):
+        if variable["name"] == "RO_HOST_DEST_DIR":
+            variable["value"] = str(host_cni_bin)
     return manifest
+
+
+def installed_version(host_cni_bin: Path) -> str:
+    """What the installed plugin says it is, run as a runtime runs it (by its path)."""
+    done = subprocess.run(
+        [str(host_cni_bin / "route-override"), "--version"], capture_output=True, text=True, env={"PATH": CLEAN_PATH}
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()[1]
+
+
+def version_of(tree: Path) -> str:
+    return re.search(r'__version__ = "([^"]+)"', (tree / "src" / "ro" / "__init__.py").read_text()).group(1)
 
 
 @pytest.mark.parametrize("runtime", [containerd_cri, crio], ids=["containerd", "crio"])
@@ -101,7 +116,7 @@ def test_the_daemonset_installs_the_plugin_and_turns_ready(
             rolled_out(kubectl)
             installer = ["pod", "-l", "app.kubernetes.io/name=route-override-installer"]
             kubectl.ok("-n", "kube-system", "wait", "--for=condition=Ready", *installer, "--timeout=120s", timeout=150)
-            assert filecmp.cmp(host_cni_bin / "route-override", PLUGIN, shallow=False)
+            assert installed_version(host_cni_bin) == version_of(ROOT)
 
 
 def rolled_out(kubectl: Kubectl) -> None:
@@ -154,7 +169,7 @@ def test_a_rollout_to_a_new_installer_image_upgrades_the_plugin_under_a_running_
                 crictl.load_image(archive)
             kubectl.ok("apply", "-f", "-", stdin=yaml.safe_dump(daemonset(host_cni_bin)))
             rolled_out(kubectl)
-            assert filecmp.cmp(host_cni_bin / "route-override", PLUGIN, shallow=False)
+            assert installed_version(host_cni_bin) == version_of(ROOT)
 
             conf_dir.write(pod_network(tmp_path / "ipam", route_override))
             # containerd reloads its CNI config when the directory changes: until it has, pods get the old one
@@ -171,7 +186,7 @@ def test_a_rollout_to_a_new_installer_image_upgrades_the_plugin_under_a_running_
 
             kubectl.ok("apply", "-f", "-", stdin=yaml.safe_dump(daemonset(host_cni_bin, IMAGE + "-next")))
             rolled_out(kubectl)
-            assert filecmp.cmp(host_cni_bin / "route-override", tree / "dist" / "route-override", shallow=False)
+            assert installed_version(host_cni_bin) == version_of(tree) == version_of(ROOT) + ".post1"
             assert pod_uid(kubectl, "workload", "default") == before == (before[0], "Running")
             assert workload.routes(4) == routes
 
