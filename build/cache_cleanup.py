@@ -1,7 +1,8 @@
-"""Removes what other builds of route-override left in a cache root: their
+"""Removes what other builds of route-override left: in a cache root, their
 extracted site-packages (about 3 MB each, one per build a node ever ran),
-shiv's temporary directories and shiv's lock files. Nothing else in the root
-is touched.
+shiv's temporary directories and shiv's lock files; in the CNI bin dir, the
+bundled runtimes (about 12 MB each) no installed plugin names any more
+(`remove_other_runtimes`). Nothing else is touched.
 
 The launcher imports this (as route_override_cleanup, from the archive) only
 in the run that just extracted its own build, so a node pays for the scan
@@ -69,3 +70,49 @@ def _remove_build(cache: str, lock_path: str) -> None:
         os.unlink(lock_path)
     finally:
         os.close(lock)
+
+
+def remove_other_runtimes(bin_dir: str, prefix: str, mine: str) -> None:
+    """Every `prefix`<id> directory in `bin_dir` but `mine` (the runtime this
+    plugin names), with its `.start` script, each only while no run holds
+    it: every run on a runtime holds a shared flock on its directory for as
+    long as it runs (the launcher's `hold_runtime`). One still held stays,
+    for a later run."""
+    name = re.compile(r"(%s[0-9a-f]{12})(\.start)?\Z" % re.escape(prefix))
+    try:
+        entries = os.listdir(bin_dir)
+    except OSError:
+        return  # best effort, as above
+    for entry in sorted({match.group(1) for match in map(name.match, entries) if match} - {mine}):
+        path = os.path.join(bin_dir, entry)
+        start = path + ".start"
+        if not os.path.lexists(path):  # a start script left without its runtime
+            _unlink(start)
+            continue
+        try:
+            # O_NOFOLLOW: a symlink (or a file) at such a name is not a runtime of ours; left alone.
+            held = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            if not _try_lock(held):
+                continue  # a run still uses it
+            # Renamed aside first (under the installer's name for its temporaries,
+            # so that an interrupted removal is finished by its next run), so a
+            # half-removed runtime is never found under its name.
+            _unlink(start)  # no run starts on this runtime any more: the plugin names another
+            aside = os.path.join(bin_dir, ".route-override.tmp.%d-%s" % (os.getpid(), entry))
+            os.mkdir(aside, 0o700)
+            os.rename(path, os.path.join(aside, entry))
+            shutil.rmtree(aside)
+        except OSError:
+            pass
+        finally:
+            os.close(held)
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

@@ -2,12 +2,17 @@
 # Builds the installer image index (manifest list) route-override-installer:<version>:
 # Dockerfile.installer for every platform in build/platforms, each on a base
 # made here from that architecture's Debian busybox-static (build/setup.sh
-# unpacks them into .cache/busybox/). Offline: no registry. No emulation:
-# the Dockerfile has no RUN, and the bases are assembled, not run.
+# unpacks them into .cache/busybox/), with that architecture's bundled
+# runtime (build/runtime.py assembles it from the Debian root setup unpacked
+# into .cache/debian/). Offline: no registry, no mirror. No emulation in the
+# image build: the Dockerfile has no RUN, and the bases are assembled, not
+# run (build/runtime.py runs the other architectures' Pythons under qemu-user
+# once, to compile and check their runtimes).
 # Reproducible: every timestamp is the commit's, so one commit and one
 # dist/route-override give one index digest.
 #
 #   build/image.sh [NAME]      (default route-override-installer:<version>)
+#   PYTHON=...                 runs build/runtime.py (default .venv/bin/python)
 #   STORAGE="--root DIR --runroot DIR --storage-driver vfs"
 #                              buildah's storage options (default: its own; the tests use a temporary one)
 #
@@ -37,6 +42,7 @@ while read -r platform debian_arch _; do
     busybox=.cache/busybox/$debian_arch
     [ -x "$busybox" ] || { echo "image: no $busybox (build/setup.sh unpacks it)" >&2; exit 1; }
     arch=${platform#linux/}
+    "${PYTHON:-.venv/bin/python}" build/runtime.py "$arch"
     rootfs=$work/$arch
     mkdir -p "$rootfs/bin"
     cp "$busybox" "$rootfs/bin/busybox"

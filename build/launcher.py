@@ -18,6 +18,18 @@ build, which removes superseded caches (route_override_cleanup), leaves
 that one alone. On the warm path that is one open and one flock; the scan of
 the cache root happens only in the run that extracted.
 
+On the bundled runtime (the installer's `.route-override-<id>` directory
+beside the plugin), every run also holds a shared flock on that directory
+until it exits, and removes the other runtimes of the bin dir (those of
+earlier installs, which no installed plugin names) that no run holds
+(route_override_cleanup): SETTLE_SECONDS after the plugin was replaced, so
+that a run started on the old runtime just before has its lock by then. A
+run that still finds its runtime gone at its lock starts the plugin again,
+which names the new one. On the warm path that is one open, one flock, one
+listdir of the bin dir.
+The runtime is used only while nobody but root can write to it, and an old
+python3's fallback runs no python3.N from a directory others can write.
+
 Written for any python3 that may be first on a node's PATH (3.6 syntax), so
 that an old one gets a clear CNI error instead of a SyntaxError.
 """
@@ -26,12 +38,16 @@ import fcntl
 import os
 import stat
 import sys
+import time
 
 BUILD_ID = "@BUILD_ID@"  # shiv's hash of site-packages, filled in by build/finish_pyz.py
 CACHE_PREFIX = "route-override_"  # + BUILD_ID: this build's directory in the cache root
 FLOOR = (3, 9)  # pyproject.toml's requires-python
 NOT_AVAILABLE = 50  # CNI: the plugin cannot serve ADD
 IO_FAILURE = 5
+RUNTIME_PREFIX = ".route-override-"  # + id: the bundled runtime's directory (build/runtime.py)
+RESTARTED = "ROUTE_OVERRIDE_RESTARTED"  # set when a run started the plugin again (at most once)
+SETTLE_SECONDS = 10  # after the plugin file changed, before a run removes the runtimes it replaced
 
 
 def fail(code, msg):
@@ -56,7 +72,7 @@ def newest_python_in(directory):
         return None
     found = []
     for name in names:
-        minor = name[len("python3."):]
+        minor = name[len("python3.") :]
         if name.startswith("python3.") and minor.isdigit() and int(minor) >= FLOOR[1]:
             candidate = os.path.join(directory, name)
             if os.access(candidate, os.X_OK):
@@ -70,13 +86,51 @@ def use_newer_python(archive):
     directory that has one."""
     for directory in os.environ.get("PATH", "/usr/bin:/bin").split(os.pathsep):
         candidate = newest_python_in(directory)
-        if candidate:
+        if candidate and not unsafe(directory):
             os.execv(candidate, [candidate, "-I", "-S", archive] + sys.argv[1:])
     fail(
         NOT_AVAILABLE,
         "route-override needs Python %d.%d or newer; %s is %s and no python3.9+ is on PATH"
         % (FLOOR + (sys.executable, sys.version.split()[0])),
     )
+
+
+def hold_runtime(runtime, archive):
+    """Hold the bundled runtime this process runs on (see the module's doc)."""
+    try:
+        fd = os.open(runtime, os.O_RDONLY | os.O_DIRECTORY)  # never closed: held until exit
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        current = os.path.samestat(os.fstat(fd), os.stat(runtime))
+    except FileNotFoundError:
+        current = False
+    if current:
+        reason = unsafe(runtime)
+        if reason:
+            fail(NOT_AVAILABLE, "refusing the bundled runtime: " + reason)
+        # python3._pth turns bytecode writing off; the extraction cache (root's,
+        # checked like every cache) is where it goes, as on any python3. The
+        # runtime's own modules are sourceless .pyc: nothing is written there.
+        sys.dont_write_bytecode = False
+        remove_replaced_runtimes(runtime, archive)
+        return
+    if os.environ.get(RESTARTED):
+        fail(NOT_AVAILABLE, "the bundled runtime %s was removed, also after starting %s again" % (runtime, archive))
+    os.environ[RESTARTED] = "1"
+    os.execv(archive, [archive] + sys.argv[1:])
+
+
+def remove_replaced_runtimes(runtime, archive):
+    bin_dir, mine = os.path.split(runtime)
+    try:
+        ours = (mine, mine + ".start")  # the runtime and the script that starts it
+        others = [name for name in os.listdir(bin_dir) if name.startswith(RUNTIME_PREFIX) and name not in ours]
+        if not others or time.time() - os.stat(archive).st_mtime < SETTLE_SECONDS:
+            return
+    except OSError:
+        return  # best effort: a leftover costs disk space, never a failed ADD
+    import route_override_cleanup  # from this archive
+
+    route_override_cleanup.remove_other_runtimes(bin_dir, RUNTIME_PREFIX, mine)
 
 
 def unsafe(path):
@@ -169,7 +223,10 @@ def main():
     archive = os.path.dirname(os.path.abspath(__file__))
     if sys.argv[0] == "-c":  # started by the first lines' `python3 -c`, not as `python3 ARCHIVE`
         del sys.argv[0]
-    if sys.version_info < FLOOR:
+    runtime = os.path.dirname(sys.executable)
+    if os.path.basename(runtime).startswith(RUNTIME_PREFIX):
+        hold_runtime(runtime, archive)
+    elif sys.version_info < FLOOR:
         use_newer_python(archive)
     os.umask(0o022)  # the cache must come out writable by its owner only
     roots, explicit = candidate_roots()

@@ -32,9 +32,15 @@ find "$work/site" \( -name __pycache__ -o -path '*.dist-info/*' \( -name RECORD 
 "$python" -m shiv --reproducible --site-packages "$work/site" \
     --entry-point ro.__main__:main --output-file "$work/shiv.pyz" >/dev/null
 
-# 3. Our launcher as __main__ and the isolated /bin/sh prefix.
+# 3. Our launcher as __main__ and the isolated /bin/sh prefix; the launcher
+#    also compiled for this machine's bundled runtime where setup built it
+#    (.cache/runtime/<arch>: build/setup.sh), which may be another Python.
 mkdir -p "$(dirname "$output")"
-"$python" build/finish_pyz.py "$work/shiv.pyz" "$output"
+native=$(awk -v machine="$(uname -m)" '!/^#/ && $3 == machine { sub("linux/", "", $1); print $1 }' build/platforms)
+set -- .cache/runtime/"$native"/.route-override-*/python3
+bundled=""
+[ -x "$1" ] && bundled="${1%/python3}/ld.so $1"
+RO_BUNDLED_PYTHON=$bundled "$python" build/finish_pyz.py "$work/shiv.pyz" "$output"
 # What the installer logs: versions and the checksum it installs.
 version=$(sed -n 's/^__version__ = "\(.*\)"/\1/p' src/ro/__init__.py)
 echo "route-override $version sha256 $(sha256sum "$output" | cut -d' ' -f1)" >"$output.version"

@@ -62,15 +62,16 @@ def test_flushroutes_result_keeps_only_on_link_routes(pod: Pod) -> None:
     assert result.ok()["routes"] == [{"dst": "10.12.0.0/16"}]
 
 
-def test_flushgateway_deletes_defaults_and_drops_gateways(pod: Pod) -> None:
+def test_flushgateway_deletes_defaults_and_keeps_the_ips_gateways(pod: Pod) -> None:
     pod.add_link(Link("net1", **V4, **V6))
     pod.route("add", "10.10.0.0/16", "via", "192.168.50.1", "dev", "net1")
     result = add(pod, routes=({"dst": "0.0.0.0/0"}, {"dst": "10.10.0.0/16"}, {"dst": "::/0"}), flushgateway=True).ok()
     assert pod.routes(4) == {"192.168.50.0/24 dev net1", "10.10.0.0/16 via 192.168.50.1 dev net1"}
     assert "default" not in " ".join(pod.routes(6))
-    # the route that stays keeps its next hop in the result: the ips gateway it went via is gone
-    assert result["routes"] == [{"dst": "10.10.0.0/16", "gw": "192.168.50.1"}]
-    assert all("gateway" not in ip for ip in result["ips"])
+    # ips[].gateway adds no route (the spec) and static IPAM's CHECK wants it
+    # there (issue 16.1); the route that stays still goes via it
+    assert result["routes"] == [{"dst": "10.10.0.0/16"}]
+    assert [ip["gateway"] for ip in result["ips"]] == ["192.168.50.1", "2001:db8:50::1"]
 
 
 def test_delroutes_matches_dst_and_optional_gw(pod: Pod) -> None:
@@ -167,6 +168,52 @@ def test_args_cni_overrides_top_level_settings(pod: Pod) -> None:
         args={"cni": {"addroutes": [{"dst": "10.61.0.0/16"}], "flushgateway": True}, "other": {"x": 1}},
     ).ok()
     assert pod.routes(4) == {"192.168.50.0/24 dev net1", "10.61.0.0/16 dev net1"}
+
+
+def test_doubled_cni_args_and_cni_path_as_multus_passes_them_change_nothing(pod: Pod) -> None:
+    """Multus 4.3 passes every CNI_ARGS key twice and CNI_PATH doubled. The
+    plugin's settings come from the config (args.cni), never from CNI_ARGS,
+    and it runs no other plugin, so neither may matter: ADD, CHECK and DEL
+    act on args.cni as without Multus."""
+    pod.add_link(Link("net1", **V4))
+    pod.route("add", "10.10.0.0/16", "via", "192.168.50.1", "dev", "net1")
+    overrides = {"flushgateway": True, "delroutes": [{"dst": "10.10.0.0/16"}], "addroutes": [{"dst": "10.30.0.0/16", "gw": "192.168.50.254"}]}
+    config = plugin_config("1.0.0", pod.prev_result("1.0.0"), addroutes=[{"dst": "10.20.0.0/16", "gw": "192.168.50.254"}], args={"cni": overrides})
+    multus = {
+        "CNI_ARGS": "IgnoreUnknown=1;K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p;IgnoreUnknown=1;K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p",
+        "CNI_PATH": "/opt/cni/bin:/opt/cni/bin",
+    }
+    result = run_plugin("ADD", config, netns=pod.path, env=multus).ok()
+    assert pod.routes(4) == {"192.168.50.0/24 dev net1", "10.30.0.0/16 via 192.168.50.254 dev net1"}
+    final = {**config, "prevResult": result}
+    run_plugin("CHECK", final, netns=pod.path, env=multus).ok()
+    pod.route("add", "10.10.0.0/16", "via", "192.168.50.1", "dev", "net1")
+    assert run_plugin("CHECK", final, netns=pod.path, env=multus).code == 103  # args.cni.delroutes still counts
+    run_plugin("DEL", final, netns=pod.path, env=multus).ok()
+    assert pod.routes(4) == {"192.168.50.0/24 dev net1", "10.10.0.0/16 via 192.168.50.1 dev net1"}
+
+
+def test_rules_reach_a_vrf_table_only_where_an_entry_names_it(pod: Pod) -> None:
+    """As the README's VRF example: the vrf plugin leaves the interface's
+    routes in the VRF's table (this kernel has no VRF: put there by hand).
+    flushgateway acts on main only; table-qualified entries act on the table."""
+    pod.add_link(Link("net1", v4="192.168.60.2/24"), default_routes=False)
+    pod.route("add", "192.168.60.0/24", "dev", "net1", "table", "100")
+    pod.route("add", "default", "via", "192.168.60.1", "dev", "net1", "table", "100")
+    pod.route("add", "10.10.0.0/16", "via", "192.168.60.1", "dev", "net1", "table", "100")
+    config = plugin_config(
+        "1.1.0",
+        pod.prev_result("1.1.0"),
+        flushgateway=True,
+        delroutes=[{"dst": "10.10.0.0/16", "table": 100}],
+        addroutes=[{"dst": "10.20.0.0/16", "gw": "192.168.60.254", "table": 100}],
+    )
+    result = run_plugin("ADD", config, netns=pod.path).ok()
+    assert pod.ns.routes(4, table="100") == {"192.168.60.0/24 dev net1", "default via 192.168.60.1 dev net1", "10.20.0.0/16 via 192.168.60.254 dev net1"}
+    final = {**config, "prevResult": result}
+    run_plugin("CHECK", final, netns=pod.path).ok()
+    run_plugin("DEL", final, netns=pod.path).ok()
+    assert pod.ns.routes(4, table="100") == {"192.168.60.0/24 dev net1", "default via 192.168.60.1 dev net1"}
 
 
 def test_an_existing_identical_route_is_kept_not_added_twice(pod: Pod) -> None:

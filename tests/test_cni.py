@@ -122,15 +122,14 @@ def test_every_problem_is_in_the_details() -> None:
 def test_an_unexpected_bug_is_error_999_with_the_traceback_on_stderr_only(monkeypatch, capsys) -> None:
     """Fault injection at the plugin boundary: the protocol layer must turn
     any exception into a CNI error object, never a bare traceback."""
-    from ro import cni, plugin
+    from ro import cni
 
     def broken(request):
         raise ZeroDivisionError("injected")
 
-    monkeypatch.setitem(plugin.COMMANDS, "ADD", broken)
     stdout = io.BytesIO()
     environ = {"CNI_COMMAND": "ADD", "CNI_CONTAINERID": "c", "CNI_IFNAME": "net1", "CNI_NETNS": "/run/netns/x"}
-    code = cni.run(environ, io.BytesIO(json.dumps(plugin_config("1.0.0", PREV)).encode()), stdout)
+    code = cni.run(environ, io.BytesIO(json.dumps(plugin_config("1.0.0", PREV)).encode()), stdout, lambda: {"ADD": broken})
     document = json.loads(stdout.getvalue())
     assert code == 1 and document["code"] == 999 and "ZeroDivisionError" in document["msg"]
     assert "Traceback" in capsys.readouterr().err and "Traceback" not in stdout.getvalue().decode()
@@ -163,7 +162,7 @@ def test_cheap_paths_import_neither_planner_nor_netlink(command: str, config: di
     )
     imported = [line.split("|")[-1].strip() for line in done.stderr.decode().splitlines() if line.startswith("import time")]
     assert "ro.cni" in imported
-    heavy = {"ro.plan", "ro.netlink", "ro.apply", "enum", "re", "typing", "dataclasses", "socket", "pyroute2"}
+    heavy = {"ro.plan", "ro.netlink", "ro.wire", "ro.route_messages", "ro.apply", "enum", "re", "typing", "dataclasses", "socket", "pyroute2"}
     assert not heavy & set(imported), heavy & set(imported)
     if command == "VERSION":
         assert "ro.log" not in imported

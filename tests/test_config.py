@@ -76,6 +76,8 @@ def test_problems_name_their_key_path(settings: dict, start: str) -> None:
         ({"dst": "10.0.0.0/8", "scope": 256}, "addroutes[0].scope: must be an integer from 0 to 255"),
         ({"dst": "10.0.0.0/8", "priority": -1}, "addroutes[0].priority: must be an integer"),
         ({"dst": "10.0.0.0/8", "mtu": True}, "addroutes[0].mtu: must be an integer"),
+        ({"dst": "10.0.0.0/8", "mtu": 65521}, "addroutes[0].mtu: must be at most 65520: the kernel would store 65520 instead"),
+        ({"dst": "2001:db8::/32", "advmss": 65496}, "addroutes[0].advmss: must be at most 65495: the kernel would store 65495 instead"),
     ],
 )
 def test_route_fields_of_1_1_0_are_range_checked(route: dict, start: str) -> None:
@@ -177,6 +179,19 @@ def test_keys_in_another_case_are_read_as_the_go_original_reads_them_with_a_warn
     assert any(w.startswith("args.cni.flushRoutes: read as 'flushroutes'") for w in config.warnings)
     assert parse(flushgateway=True, flushGateway=False).flushgateway is False  # the last one wins, as in Go
     assert parse(flushgateway=True).warnings == ()
+
+
+def test_prev_result_routes_may_carry_any_mtu_and_advmss() -> None:
+    """Another plugin's routes are reported as they are, not refused."""
+    prev = {"cniVersion": "1.1.0", "routes": [{"dst": "10.0.0.0/8", "mtu": 70000, "advmss": 2**32 - 1}]}
+    (route,) = parse("1.1.0", prevResult=prev).prev_result.routes
+    assert (route.mtu, route.advmss) == (70000, 2**32 - 1)
+
+
+def test_gw_less_addroutes_under_flushgateway_are_warned_about_once() -> None:
+    config = parse(flushgateway=True, addroutes=[{"dst": "10.1.0.0/16"}, {"dst": "10.2.0.0/16"}, {"dst": "10.3.0.0/16", "gw": "10.0.0.1"}])
+    assert [w.split(":")[0] for w in config.warnings] == ["flushgateway"] and "on-link" in config.warnings[0]
+    assert parse(flushgateway=True, addroutes=[{"dst": "10.1.0.0/16", "gw": "10.0.0.1"}]).warnings == ()
 
 
 def test_args_cni_never_sets_the_log_file() -> None:

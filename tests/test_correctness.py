@@ -40,8 +40,22 @@ def test_flushgateway_keeps_the_next_hop_of_a_gw_less_route_that_stays(pod: Pod)
     pod.route("add", "10.10.0.0/16", "via", "192.168.50.1", "dev", "net1")
     final, result = add(pod, routes=({"dst": "0.0.0.0/0"}, {"dst": "10.10.0.0/16"}), flushgateway=True)
     assert "10.10.0.0/16 via 192.168.50.1 dev net1" in pod.routes(4)
-    assert result["routes"] == [{"dst": "10.10.0.0/16", "gw": "192.168.50.1"}]
-    assert "gateway" not in result["ips"][0]
+    assert result["routes"] == [{"dst": "10.10.0.0/16"}]  # via the ips gateway, which the result keeps (issue 16.1)
+    assert result["ips"][0]["gateway"] == "192.168.50.1"
+    check_passes(pod, final)
+
+
+@pytest.mark.parametrize("version", ["1.0.0", "1.1.0"])
+def test_a_gw_less_addroute_under_flushgateway_reads_on_link_in_the_result(pod: Pod, version: str) -> None:
+    """Issue 16.1: the result keeps the ips gateway, so an on-link route
+    says so: scope 253 from 1.1.0; before, that gateway is left out."""
+    pod.add_link(Link("net1", **V4))
+    final, result = add(pod, version=version, routes=({"dst": "0.0.0.0/0"},), flushgateway=True, addroutes=[{"dst": "10.30.0.0/16"}])
+    assert "10.30.0.0/16 dev net1" in pod.routes(4)
+    if version == "1.1.0":
+        assert result["routes"] == [{"dst": "10.30.0.0/16", "scope": 253}] and result["ips"][0]["gateway"] == "192.168.50.1"
+    else:
+        assert result["routes"] == [{"dst": "10.30.0.0/16"}] and "gateway" not in result["ips"][0]
     check_passes(pod, final)
 
 
@@ -213,3 +227,77 @@ def test_del_removes_what_it_can_and_succeeds(pod: Pod) -> None:
     assert left == ["10.90.0.0/16", "10.91.0.0/16"]
     run_plugin("DEL", final, netns=pod.path).ok()
     assert not any(r.startswith("10.9") for r in pod.routes(4))
+
+
+# ---- issue 16 ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("family", [4, 6])
+def test_check_passes_when_prev_result_lists_one_destination_via_two_gateways(pod: Pod, family: int) -> None:
+    """Issue 16.2: IPAM adds {dst: D, gw: A} and {dst: D, gw: B} without
+    NLM_F_EXCL, which the kernel holds as one multipath route (IPv6 always;
+    IPv4 where IPAM groups them into ECMP). ADD's own result then passes CHECK."""
+    pod.add_link(Link("net1", **V4, **V6))
+    dst, a, b = ("10.40.0.0/16", "192.168.50.7", "192.168.50.8") if family == 4 else ("2001:db8:40::/48", "2001:db8:50::7", "2001:db8:50::8")
+    if family == 4:
+        pod.route("add", dst, "nexthop", "via", a, "dev", "net1", "nexthop", "via", b, "dev", "net1")
+    else:
+        pod.route("append", dst, "via", a, "dev", "net1", family=6)
+        pod.route("append", dst, "via", b, "dev", "net1", family=6)
+    assert len(detailed(pod, dst, family)["nexthops"]) == 2
+    final, result = add(pod, routes=({"dst": dst, "gw": a}, {"dst": dst, "gw": b}), addroutes=[{"dst": "10.41.0.0/16", "gw": "192.168.50.9"}])
+    assert result["routes"][:2] == [{"dst": dst, "gw": a}, {"dst": dst, "gw": b}]
+    check_passes(pod, final)
+    pod.route("del", dst, "via", b, "dev", "net1", family=family) if family == 6 else pod.route("replace", dst, "via", a, "dev", "net1")
+    outcome = run_plugin("CHECK", final, netns=pod.path)
+    assert outcome.code == 103 and f"next hop via {b} dev net1 missing" in outcome.msg
+
+
+def test_a_target_named_by_an_altname_gets_its_ra_setting_under_its_kernel_name(pod: Pod) -> None:
+    """Issue 16.4: /proc/sys/net/ipv6/conf/ has no entry for an altname, so
+    accept_ra_defrtr was never written and the next Router Advertisement
+    brought the deleted default back, while CHECK passed."""
+    pod.add_link(Link("net1", **V4, **V6))
+    pod.ip("link", "property", "add", "dev", "net1", "altname", "n1alt")
+    config = plugin_config("1.0.0", {"cniVersion": "1.0.0", "interfaces": [{"name": "n1alt", "sandbox": pod.path}], "ips": []}, flushgateway=True)
+    result = run_plugin("ADD", config, netns=pod.path, ifname="n1alt").ok()
+    assert pod.ns.sysctl("net/ipv6/conf/net1/accept_ra_defrtr") == 0
+    assert not [r for r in pod.routes(6) if r.startswith("default")]
+    final = chained(config, result)
+    check_passes(pod, final, ifname="n1alt")
+    pod.ns.sysctl("net/ipv6/conf/net1/accept_ra_defrtr", 1)
+    outcome = run_plugin("CHECK", final, netns=pod.path, ifname="n1alt")
+    assert outcome.code == 103 and "net.ipv6.conf.net1.accept_ra_defrtr is 1" in outcome.msg
+
+
+# ---- values the kernel would not store as given -------------------------------------------
+
+
+@pytest.mark.parametrize("family, key, value", [(4, "mtu", 65521), (6, "mtu", 70000), (4, "advmss", 2**32 - 1), (6, "advmss", 65496)])
+def test_an_mtu_or_advmss_the_kernel_would_lower_is_refused_and_nothing_changes(pod: Pod, tmp_path: Path, family: int, key: str, value: int) -> None:
+    """ip_metrics_convert() lowers an mtu above 65520 and an advmss above
+    65495 without a word: ADD used to exit 0 with the configured value in
+    its result, and the same ADD again failed with "File exists"."""
+    pod.add_link(Link("net1", **V4, **V6))
+    dst, gw = ("10.50.0.0/16", "192.168.50.9") if family == 4 else ("2001:db8:30::/48", "2001:db8:50::9")
+    before = pod.snapshot()
+    config = plugin_config("1.1.0", pod.prev_result("1.1.0"), addroutes=[{"dst": dst, "gw": gw, key: value}])
+    outcome = run_plugin("ADD", config, netns=pod.path)
+    assert outcome.code == 7, outcome.document
+    assert outcome.msg.startswith(f"addroutes[0].{key}: must be at most {65535 - (15 if key == 'mtu' else 40)}") and f"(value: {value})" in outcome.msg
+    assert pod.snapshot() == before
+    path = tmp_path / "plugin.json"
+    path.write_text(json.dumps(config))
+    done = subprocess.run(plugin_command() + ["validate", str(path)], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    assert done.returncode == 1 and f"addroutes[0].{key}: must be at most" in done.stdout
+
+
+def test_the_largest_mtu_and_advmss_the_kernel_stores_are_kept_exactly(pod: Pod) -> None:
+    pod.add_link(Link("net1", **V4, **V6))
+    routes = [{"dst": "10.50.0.0/16", "gw": "192.168.50.9", "mtu": 65520, "advmss": 65495}, {"dst": "2001:db8:30::/48", "gw": "2001:db8:50::9", "mtu": 65520, "advmss": 65495}]
+    final, result = add(pod, "1.1.0", addroutes=routes)
+    assert detailed(pod, "10.50.0.0/16")["metrics"] == [{"mtu": 65520, "advmss": 65495}]
+    assert detailed(pod, "2001:db8:30::/48", 6)["metrics"] == [{"mtu": 65520, "advmss": 65495}]
+    assert result["routes"] == routes
+    check_passes(pod, final)
+    run_plugin("ADD", {**final, "prevResult": pod.prev_result("1.1.0")}, netns=pod.path).ok()  # a retried ADD finds its own routes

@@ -49,12 +49,16 @@ def test_runs_with_least_privilege() -> None:
     assert security["readOnlyRootFilesystem"] is True
     assert security["capabilities"] == {"drop": ["ALL"]}  # writing root's /opt/cni/bin as root needs none
     assert security["runAsUser"] == 0
-    mounts = {m["name"]: m for m in container()["volumeMounts"]}
-    assert mounts["host-usr"]["readOnly"] is True and not mounts["cni-bin"].get("readOnly")
+    (mount,) = container()["volumeMounts"]  # the CNI bin dir only: no host /usr to read any more
+    assert mount["name"] == "cni-bin" and not mount.get("readOnly")
 
 
 def installer_options() -> set[str]:
     return set(re.findall(r"^\s+(--[a-z-]+)\)", (ROOT / "installer" / "install.sh").read_text(), re.M))
+
+
+def settings() -> dict[str, str]:
+    return {variable["name"]: variable["value"] for variable in container().get("env", [])}
 
 
 def test_image_paths_and_flags_match_the_installer() -> None:
@@ -63,16 +67,19 @@ def test_image_paths_and_flags_match_the_installer() -> None:
     spec = container()
     args = spec["args"]
     flags = dict(zip(args[::2], args[1::2]))
-    assert set(flags) <= installer_options()
+    assert set(flags) <= installer_options() and flags["--mode"] == "daemon"
+    variables = set(re.findall(r"\$\{(RO_[A-Z_]+):-", (ROOT / "installer" / "install.sh").read_text()))
+    assert set(settings()) <= variables
     volumes = {v["name"]: v for v in daemonset()["spec"]["template"]["spec"]["volumes"]}
     mounts = {m["name"]: m["mountPath"] for m in spec["volumeMounts"]}
-    assert volumes["cni-bin"]["hostPath"]["path"] == "/opt/cni/bin" and mounts["cni-bin"] == flags["--dest-dir"]
-    assert volumes["host-usr"]["hostPath"]["path"] == "/usr" and mounts["host-usr"] == flags["--host-usr"]
+    assert mounts["cni-bin"] == settings()["RO_DEST_DIR"]
+    assert volumes["cni-bin"]["hostPath"]["path"] == settings()["RO_HOST_DEST_DIR"] == "/opt/cni/bin"
     dockerfile = (ROOT / "Dockerfile.installer").read_text()
     assert "COPY dist/route-override dist/route-override.version /" in dockerfile
+    assert "COPY .cache/runtime/${TARGETARCH}/ /runtime/" in dockerfile
     assert 'ENTRYPOINT ["/bin/sh", "/install.sh"]' in dockerfile and "COPY installer/install.sh /install.sh" in dockerfile
-    probe = " ".join(spec["readinessProbe"]["exec"]["command"])
-    assert f"/route-override {flags['--dest-dir']}/route-override" in probe
+    # The probe runs the entrypoint's own check, with the container's settings (env), changing nothing.
+    assert spec["readinessProbe"]["exec"]["command"] == ["/bin/sh", "/install.sh", "--mode", "check"]
     name, tag = spec["image"].rsplit(":", 1)
     assert name.endswith("/route-override-installer") and tag == ro.__version__
     assert daemonset()["metadata"]["labels"]["app.kubernetes.io/version"] == ro.__version__

@@ -6,6 +6,8 @@ filtered by `dev`: iproute2 then leaves multipath routes out)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -184,6 +186,151 @@ def test_a_refused_next_hop_rolls_back_every_change_exactly(pod: Pod, family: in
     assert added.code == 100 and "addroutes[0]" in added.msg and "undone" in added.msg, added.document
     assert pod.snapshot() == before
     assert next_hops(pod, "default" if family == 4 else "::/0", family) == [(one, "net1", 3), (net["other"], "eth0", 1)]
+
+
+# ---- the other interfaces' next hops, exactly ----------------------------------------------
+
+# The default route of one family as the kernel dumps it, read with nothing
+# of ro (a second reader of the wire): each next hop as its ifindex, flags,
+# weight (None for a route of one next hop, which has none), the raw struct
+# rtnexthop with its attributes (None for a route of one next hop), and its
+# attributes as a set of (type, hex value), wherever the kernel put them.
+RAW_DEFAULT = r"""
+import json, socket, struct, sys
+family = int(sys.argv[1])
+HOP_ATTRS = {5, 11, 18, 21, 22}  # RTA_GATEWAY, RTA_FLOW, RTA_VIA, RTA_ENCAP_TYPE, RTA_ENCAP
+def attrs(data, start, end):
+    while start + 4 <= end:
+        length, kind = struct.unpack_from("=HH", data, start)
+        if length < 4:
+            return
+        yield kind & 0x3FFF, data[start + 4 : start + length]
+        start += (length + 3) & ~3
+sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
+sock.bind((0, 0))
+sock.send(struct.pack("=IHHII", 28, 26, 0x301, 1, 0) + struct.pack("=BBBBBBBBI", family, 0, 0, 0, 0, 0, 0, 0, 0))
+hops, done = None, False
+while not done:
+    data = sock.recv(1 << 20)
+    offset = 0
+    while offset < len(data):
+        length, kind = struct.unpack_from("=IH", data, offset)
+        if kind == 3:
+            done = True
+        elif kind == 24:
+            body = data[offset + 16 : offset + length]
+            dst_len, table, flags = body[1], body[4], struct.unpack_from("=I", body, 8)[0]
+            top = dict(attrs(body, 12, len(body)))
+            if dst_len == 0 and top.get(15, bytes([table, 0, 0, 0]))[:1] == b"\xfe":
+                if 9 in top:
+                    mp, hops, position = top[9], [], 0
+                    while position + 8 <= len(mp):
+                        size, hop_flags, weight, ifindex = struct.unpack_from("=HBBi", mp, position)
+                        found = sorted([kind, value.hex()] for kind, value in attrs(mp, position + 8, position + size))
+                        hops.append({"ifindex": ifindex, "flags": hop_flags, "weight": weight + 1, "raw": mp[position : position + size].hex(), "attrs": found})
+                        position += (size + 3) & ~3
+                else:
+                    found = sorted([kind, value.hex()] for kind, value in top.items() if kind in HOP_ATTRS)
+                    hops = [{"ifindex": struct.unpack("=I", top[4])[0], "flags": flags & 0xFF, "weight": None, "raw": None, "attrs": found}]
+        offset += (length + 3) & ~3
+print(json.dumps(hops))
+"""
+
+# What eth0's next hop carries that ro never decodes, and must keep. Realms
+# (RTA_FLOW) are IPv4 only: the kernel takes an IPv6 route's realm without a
+# word and keeps nothing of it, so there is nothing to keep.
+KEPT_EXTRAS = [
+    pytest.param(4, "encap ip id 5 dst 10.9.9.9", id="ipv4-encap-ip"),
+    pytest.param(4, "encap seg6 mode encap segs fc00::1", id="ipv4-encap-seg6"),
+    pytest.param(4, "realm 7", id="ipv4-realm"),
+    pytest.param(4, "encap ip id 5 dst 10.9.9.9 realm 7", id="ipv4-encap-ip-and-realm"),
+    pytest.param(6, "encap ip6 id 5 dst 2001:db8:9::9", id="ipv6-encap-ip6"),
+    pytest.param(6, "encap seg6 mode encap segs fc00::1", id="ipv6-encap-seg6"),
+]
+ETH0_SECOND = {4: "10.88.0.2", 6: "2001:db8:88::2"}
+
+
+def raw_default(pod: Pod, family: int) -> list[dict]:
+    done = subprocess.run(["ip", "netns", "exec", pod.ns.name, sys.executable, "-c", RAW_DEFAULT, str(family)], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
+def shared_default(pod: Pod, family: int, extras: str, eth0_hops: int) -> None:
+    """A default route over net1 and eth0, eth0's next hop(s) carrying `extras`
+    (a second one, when asked for, weight 2 and on-link)."""
+    pod.add_link(ETH0, default_routes=False)
+    pod.add_link(Link("net1", **FAMILY[family]["link"]), default_routes=False)
+    words = ["nexthop", "via", FAMILY[family]["hops"][0], "dev", "net1"]
+    words += ["nexthop", "via", FAMILY[family]["other"], "dev", "eth0", "weight", "3", *extras.split()]
+    if eth0_hops == 2:
+        words += ["nexthop", "via", ETH0_SECOND[family], "dev", "eth0", "weight", "2", "onlink"]
+    pod.route("add", "default", "proto", "static", "metric", "7", *words, family=family)
+
+
+@pytest.mark.parametrize("eth0_hops", [1, 2], ids=["one-kept", "two-kept"])
+@pytest.mark.parametrize("family, extras", KEPT_EXTRAS)
+def test_a_shared_route_keeps_the_other_next_hops_exactly(pod: Pod, family: int, extras: str, eth0_hops: int) -> None:
+    """flushgateway takes net1's next hop out of a default route shared with
+    eth0: eth0's next hops stay as the kernel had them, attribute for
+    attribute; with two left, rtnexthop for rtnexthop, byte for byte."""
+    shared_default(pod, family, extras, eth0_hops)
+    before = raw_default(pod, family)
+    eth0 = json.loads(pod.ip("-j", "link", "show", "eth0"))[0]["ifindex"]
+    kept = [hop for hop in before if hop["ifindex"] == eth0]
+    assert len(kept) == eth0_hops and any(len(hop["attrs"]) > 1 for hop in kept), before  # the extras are there to keep
+    config, added = add(pod, flushgateway=True)
+    added.ok()
+    after = raw_default(pod, family)
+    if eth0_hops == 2:
+        assert [hop["raw"] for hop in after] == [hop["raw"] for hop in kept]
+    else:  # a route of one next hop: the same attributes, one level up, and no weight
+        assert after == [dict(kept[0], weight=None, raw=None)], pod.ip(f"-{family}", "-d", "route", "show", "default")
+    (route,) = json.loads(pod.ip(f"-{family}", "-j", "route", "show", "default"))
+    assert route["protocol"] == "static" and route["metric"] == 7
+    run_plugin("CHECK", chained(config, added.document), netns=pod.path).ok()
+    if family == 6 and eth0_hops == 1:  # IPv6 keeps a lone next hop's weight, as its own delete of a next hop does
+        pod.route("append", "default", "via", FAMILY[6]["hops"][1], "dev", "net1", "proto", "static", "metric", "7", family=6)
+        assert [hop["raw"] for hop in raw_default(pod, 6) if hop["ifindex"] == eth0] == [kept[0]["raw"]]
+
+
+def test_a_kept_next_hop_without_carrier_is_sent_back_without_linkdown(pod: Pod, family: int) -> None:
+    """The kernel marks eth0's next hops linkdown, and refuses the flag back:
+    the replacement leaves it out, and the kernel marks them again."""
+    shared_default(pod, family, "encap seg6 mode encap segs fc00::1", 2)
+    pod.carrier_off(ETH0)
+    before = raw_default(pod, family)
+    eth0 = json.loads(pod.ip("-j", "link", "show", "eth0"))[0]["ifindex"]
+    kept = [hop for hop in before if hop["ifindex"] == eth0]
+    assert all(hop["flags"] & 16 for hop in kept), before  # RTNH_F_LINKDOWN
+    add(pod, flushgateway=True)[1].ok()
+    assert [hop["raw"] for hop in raw_default(pod, family)] == [hop["raw"] for hop in kept]
+
+
+@pytest.mark.parametrize("family, extras", KEPT_EXTRAS)
+def test_a_refused_add_puts_a_shared_route_back_exactly(pod: Pod, family: int, extras: str) -> None:
+    shared_default(pod, family, extras, 2)
+    before, snapshot = raw_default(pod, family), pod.snapshot()
+    unreachable = "10.99.0.1" if family == 4 else "2001:db8:99::1"
+    _, added = add(pod, flushgateway=True, addroutes=[{"dst": FAMILY[family]["dst"], "gw": unreachable}])
+    assert added.code == 100 and "undone" in added.msg, added.document
+    assert raw_default(pod, family) == before
+    assert pod.snapshot() == snapshot
+
+
+def test_a_route_on_a_nexthop_object_with_encapsulation_is_deleted_and_restored(pod: Pod, family: int, net: dict) -> None:
+    """The kernel dumps such a route with its object's id and, beside it,
+    the object's next hop and encapsulation; it takes the id alone back
+    ("Nexthop specification and nexthop id are mutually exclusive")."""
+    encap = "encap ip id 5 dst 10.9.9.9" if family == 4 else "encap seg6 mode encap segs fc00::1"
+    pod.ip(f"-{family}", "nexthop", "add", "id", "7", "via", net["hops"][0], "dev", "net1", *encap.split())
+    pod.route("add", net["dst"], "nhid", "7", family=family)
+    before = pod.snapshot()
+    unreachable = "10.99.0.1" if family == 4 else "2001:db8:99::1"
+    _, refused = add(pod, flushroutes=True, addroutes=[{"dst": net["default"], "gw": unreachable}])
+    assert refused.code == 100 and refused.msg.startswith("addroutes[0]"), refused.msg  # the deletion went through
+    assert pod.snapshot() == before
+    add(pod, flushroutes=True)[1].ok()
+    assert next_hops(pod, net["dst"], family) is None
 
 
 # ---- CHECK, DEL, results -------------------------------------------------------------------

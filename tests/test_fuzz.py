@@ -20,6 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ro import cni
+from ro.__main__ import plugin_commands
 
 VERSIONS = ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"]
 KNOWN_CODES = {1, 4, 5, 6, 7, 11, 50, 100, 101, 102, 103, 104}
@@ -133,7 +134,7 @@ environment = valid_environment | valid_environment | odd_environment
 
 def run_in_process(environ: dict, data: bytes) -> tuple[int, bytes]:
     stdout = io.BytesIO()
-    code = cni.run(environ, io.BytesIO(data), stdout)
+    code = cni.run(environ, io.BytesIO(data), stdout, plugin_commands)
     return code, stdout.getvalue()
 
 

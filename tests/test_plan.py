@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ro import addresses, plan
 from ro.config import parse_config
+from ro.record import replace
 from ro.plan import ACCEPT_RA_DEFRTR, ACCEPT_RA_RT_INFO, Observed, RouteStep, SysctlStep, Targets
 from ro.result import parse_result, render_result
 from ro.routes import PROTO_RA, PROTO_ROUTE_OVERRIDE, SCOPE_LINK, KernelRoute, NextHop
@@ -50,12 +51,16 @@ def config(prev: dict = PREV, **settings: object):
     return parse_config({"cniVersion": "1.1.0", "name": "n", "prevResult": prev, **settings}, "1.1.0")
 
 
-def seen(routes=TABLE, ipv6=None) -> Observed:
-    return Observed(LINKS, routes, ipv6 or {})
+def seen(routes=TABLE, ra_settings=None, names=None) -> Observed:
+    return Observed(LINKS, names or {index: name for name, index in LINKS.items()}, routes, ra_settings or {})
 
 
-def add(routes=TABLE, ipv6=None, **settings: object) -> plan.Plan:
-    return plan.plan_add(config(**settings), TARGET, seen(routes, ipv6))
+def add(routes=TABLE, ra_settings=None, prev: dict = PREV, **settings: object) -> plan.Plan:
+    """ADD's plan, with the RA guard made first as the plugin does."""
+    the_config = config(prev, **settings)
+    guard = plan.ra_guard(the_config, TARGET, seen(routes, ra_settings))
+    the_plan = plan.plan_add(the_config, TARGET, seen(routes, ra_settings))
+    return plan.Plan(tuple(guard) + the_plan.steps, the_plan.result)
 
 
 def deleted(the_plan) -> set[tuple[str, ...]]:
@@ -104,16 +109,40 @@ def test_flushroutes_keeps_ipv6_link_local_even_with_a_gateway() -> None:
     assert add([kroute("fe80::/64", "fe80::1")], flushroutes=True).steps == ()
 
 
-def test_flushgateway_takes_defaults_and_gateways_from_the_result() -> None:
+def test_flushgateway_takes_the_default_routes_and_keeps_the_ips_gateways() -> None:
+    """Issue 16.1: static IPAM's CHECK (CRI-O runs it after every ADD) wants
+    the gateway it configured in ips; ips[].gateway adds no route."""
     the_plan = add(flushgateway=True)
     assert deleted(the_plan) == {("0.0.0.0/0", "192.168.50.1"), ("::/0", "2001:db8:50::1")}
     assert dsts(the_plan) == ["10.10.0.0/16"]
-    assert all(ip.gateway is None for ip in the_plan.result.ips)
+    assert [str(ip.gateway) for ip in the_plan.result.ips] == ["192.168.50.1", "2001:db8:50::1"]
 
 
-def test_a_route_that_stays_under_flushgateway_keeps_its_next_hop_in_the_result() -> None:
-    """Issue 9.1: the gw-less route went via the ips gateway, which is gone."""
-    assert result_routes(add(flushgateway=True)) == [{"dst": "10.10.0.0/16", "gw": "192.168.50.1"}]
+def test_a_route_that_stays_under_flushgateway_still_goes_via_the_ips_gateway() -> None:
+    """Issue 9.1: the gw-less route goes via the ips gateway, which the result still names."""
+    assert result_routes(add(flushgateway=True)) == [{"dst": "10.10.0.0/16"}]
+
+
+def test_gw_less_addroutes_under_flushgateway_are_marked_on_link_in_the_result() -> None:
+    """Issue 16.1: the kernel route is on-link; a gw-less result route would
+    read as via the ips gateway. From 1.1.0 scope 253 says so; before, the
+    gateway of that family goes, and the other routes name theirs."""
+    settings = dict(flushgateway=True, addroutes=[{"dst": "10.20.0.0/16"}, {"dst": "10.21.0.0/16", "gw": "192.168.50.9"}])
+    the_plan = add(**settings)
+    assert result_routes(the_plan)[1:] == [{"dst": "10.20.0.0/16", "scope": 253}, {"dst": "10.21.0.0/16", "gw": "192.168.50.9"}]
+    assert [str(ip.gateway) for ip in the_plan.result.ips] == ["192.168.50.1", "2001:db8:50::1"]
+    older = plan.plan_add(parse_config({"cniVersion": "1.0.0", "name": "n", "prevResult": PREV, **settings}, "1.0.0"), TARGET, seen())
+    rendered = render_result(older.result, "1.0.0")
+    assert [ip.get("gateway") for ip in rendered["ips"]] == [None, "2001:db8:50::1"]
+    assert rendered["routes"] == [
+        {"dst": "10.10.0.0/16", "gw": "192.168.50.1"},
+        {"dst": "10.20.0.0/16"},
+        {"dst": "10.21.0.0/16", "gw": "192.168.50.9"},
+    ]
+    for the_config, chosen_plan, version in ((config(**settings), the_plan, "1.1.0"), (parse_config({"cniVersion": "1.0.0", "name": "n", "prevResult": PREV, **settings}, "1.0.0"), older, "1.0.0")):
+        table = [r for r in TABLE if not (r.dst.prefixlen == 0 and r.oifs() == {NET1})] + [s.new for s in chosen_plan.route_steps if s.old is None]
+        final = replace(the_config, prev_result=parse_result(render_result(chosen_plan.result, version)))
+        assert plan.check(final, TARGET, seen(table)) == [], version
 
 
 def test_delroutes_matches_dst_gw_and_table() -> None:
@@ -241,22 +270,22 @@ def test_a_result_route_with_gws_loses_the_next_hops_a_rule_removes() -> None:
 
 def test_rules_that_delete_defaults_also_stop_ra_default_routes_first() -> None:
     for settings in ({"flushgateway": True}, {"flushroutes": True}, {"delroutes": [{"dst": "::/0"}]}):
-        the_plan = add(ipv6=IPV6, **settings)
+        the_plan = add(ra_settings=IPV6, **settings)
         assert isinstance(the_plan.steps[0], SysctlStep)
         assert the_plan.steps[0] == SysctlStep("net/ipv6/conf/net1/accept_ra_defrtr", 1, 0, next(iter(settings)) + ("[0]" if "delroutes" in settings else ""))
-    assert not [s for s in add(ipv6=IPV6, delroutes=[{"dst": "0.0.0.0/0"}]).steps if isinstance(s, SysctlStep)]
-    assert not [s for s in add(ipv6={}, flushgateway=True).steps if isinstance(s, SysctlStep)]  # no IPv6 there
-    assert not [s for s in add(ipv6={"net1": {ACCEPT_RA_DEFRTR: 0}}, flushgateway=True).steps if isinstance(s, SysctlStep)]
+    assert not [s for s in add(ra_settings=IPV6, delroutes=[{"dst": "0.0.0.0/0"}]).steps if isinstance(s, SysctlStep)]
+    assert not [s for s in add(ra_settings={}, flushgateway=True).steps if isinstance(s, SysctlStep)]  # no IPv6 there
+    assert not [s for s in add(ra_settings={"net1": {ACCEPT_RA_DEFRTR: 0}}, flushgateway=True).steps if isinstance(s, SysctlStep)]
 
 
 def test_more_specific_ra_routes_are_stopped_under_flushroutes_and_after_delroutes_of_one() -> None:
     ipv6 = {"net1": {ACCEPT_RA_DEFRTR: 0, ACCEPT_RA_RT_INFO: 64}}
-    assert add(ipv6=ipv6, flushroutes=True).steps[0] == SysctlStep("net/ipv6/conf/net1/accept_ra_rt_info_max_plen", 64, 0, "flushroutes")
+    assert add(ra_settings=ipv6, flushroutes=True).steps[0] == SysctlStep("net/ipv6/conf/net1/accept_ra_rt_info_max_plen", 64, 0, "flushroutes")
     learned = kroute("2001:db8:77::/48", "fe80::1", priority=1024, protocol=PROTO_RA)
-    steps = add([learned], ipv6=ipv6, delroutes=[{"dst": "2001:db8:77::/48"}]).steps
+    steps = add([learned], ra_settings=ipv6, delroutes=[{"dst": "2001:db8:77::/48"}]).steps
     assert steps[0] == SysctlStep("net/ipv6/conf/net1/accept_ra_rt_info_max_plen", 64, 0, "delroutes[0]")
     static = kroute("2001:db8:77::/48", "fe80::1", priority=1024)
-    assert all(isinstance(s, RouteStep) for s in add([static], ipv6=ipv6, delroutes=[{"dst": "2001:db8:77::/48"}]).steps)
+    assert all(isinstance(s, RouteStep) for s in add([static], ra_settings=ipv6, delroutes=[{"dst": "2001:db8:77::/48"}]).steps)
 
 
 # ---- DEL and CHECK -------------------------------------------------------------
@@ -309,3 +338,30 @@ def test_check_knows_a_multipath_route_whose_gws_a_runtime_dropped() -> None:
     settings = {"addroutes": [{"dst": "10.20.0.0/16", "gws": ["192.168.50.7", "192.168.50.8"]}]}
     prev = {**PREV, "routes": [{"dst": "10.20.0.0/16"}]}
     assert plan.check(config(prev, **settings), TARGET, seen([kroute("10.20.0.0/16", "192.168.50.7", "192.168.50.8")])) == []
+
+
+def test_check_takes_result_routes_of_one_destination_as_one_kernel_route() -> None:
+    """Issue 16.2: IPAM adds {dst: D, gw: A} and {dst: D, gw: B} without
+    NLM_F_EXCL, and the kernel makes them one multipath route; CHECK with
+    ADD's own result compares the union of their next hops."""
+    prev = {**PREV, "routes": [{"dst": "10.20.0.0/16", "gw": "192.168.50.7"}, {"dst": "10.20.0.0/16", "gw": "192.168.50.8"}]}
+    both = [kroute("10.20.0.0/16", "192.168.50.7", "192.168.50.8")]
+    assert plan.check(config(prev), TARGET, seen(both)) == []
+    assert plan.check(config(render_result(add(both, prev=prev).result, "1.1.0")), TARGET, seen(both)) == []
+    (problem,) = plan.check(config(prev), TARGET, seen([kroute("10.20.0.0/16", "192.168.50.7")]))
+    assert problem.startswith("prevResult.routes[0] 10.20.0.0/16 via 192.168.50.7 and routes[1] 10.20.0.0/16 via 192.168.50.8:")
+    assert "next hop via 192.168.50.8 dev net1 missing" in problem
+    other_priority = {**prev, "routes": [prev["routes"][0], {**prev["routes"][1], "priority": 5}]}
+    split = [kroute("10.20.0.0/16", "192.168.50.7"), kroute("10.20.0.0/16", "192.168.50.8", priority=5)]
+    assert plan.check(config(other_priority), TARGET, seen(split)) == []
+
+
+def test_ra_settings_use_the_kernel_name_of_a_target_given_by_altname() -> None:
+    """Issue 16.4: /proc/sys/net/ipv6/conf/ knows no altname."""
+    chosen = Targets(names=("n1alt",), add_to="n1alt", add_to_index=None)
+    prev = {**PREV, "interfaces": [{"name": "n1alt", "sandbox": "/x"}]}
+    by_altname = Observed({"n1alt": NET1}, {NET1: "net1"}, TABLE, IPV6)
+    guard = plan.ra_guard(config(prev, flushgateway=True), chosen, by_altname)
+    assert guard == [SysctlStep("net/ipv6/conf/net1/accept_ra_defrtr", 1, 0, "flushgateway")]
+    problems = plan.check(config(prev, flushgateway=True), chosen, by_altname)
+    assert problems[-1].startswith("net.ipv6.conf.net1.accept_ra_defrtr is 1")

@@ -1,6 +1,7 @@
 """Properties of ADD, CHECK and DEL on real namespaces, over generated
 configs, prevResults of every version, and namespaces that hold what real
-networks hold: multipath routes (some shared with the pod's eth0), routes on
+networks hold: multipath routes (some shared with the pod's eth0, some that
+a result lists as one route per gateway, as IPAM leaves them), routes on
 nexthop objects, tos and source-specific routes, expiring routes, IPv4
 routes via IPv6 next hops, and a target interface without carrier.
 
@@ -24,7 +25,8 @@ NET2 = Link("net2", v4="192.168.60.2/24", v4_gateway="192.168.60.1", v6="2001:db
 ETH0 = Link("eth0", v4="10.88.0.5/16", v4_gateway="10.88.0.1", v6="2001:db8:88::5/64")
 
 # What the namespace may hold besides the interface plugins' routes: `ip`
-# arguments, and how a result lists the route (None: a result cannot say it).
+# arguments, and how a result lists the route (None: a result cannot say it;
+# a list: as several result routes).
 EXTRAS = {
     "multipath on net1": (
         ["route", "add", "10.10.0.0/16", "nexthop", "via", "192.168.50.1", "dev", "net1", "nexthop", "via", "192.168.50.254", "dev", "net1"],
@@ -33,6 +35,16 @@ EXTRAS = {
     "multipath shared with eth0": (
         ["route", "add", "10.20.0.0/16", "nexthop", "via", "192.168.50.1", "dev", "net1", "nexthop", "via", "10.88.0.1", "dev", "eth0"],
         {"dst": "10.20.0.0/16", "gw": "192.168.50.1"},  # the net1 share
+    ),
+    # IPAM adds same-dst routes without NLM_F_EXCL: the kernel makes them one
+    # multipath route, which the result lists as one route per gateway.
+    "one dst via two gateways": (
+        ["route", "add", "10.60.0.0/16", "nexthop", "via", "192.168.50.1", "dev", "net1", "nexthop", "via", "192.168.50.7", "dev", "net1"],
+        [{"dst": "10.60.0.0/16", "gw": "192.168.50.1"}, {"dst": "10.60.0.0/16", "gw": "192.168.50.7"}],
+    ),
+    "ipv6 one dst via two gateways": (
+        ["-6", "route", "add", "2001:db8:40::/48", "nexthop", "via", "2001:db8:50::1", "dev", "net1", "nexthop", "via", "2001:db8:50::7", "dev", "net1"],
+        [{"dst": "2001:db8:40::/48", "gw": "2001:db8:50::1"}, {"dst": "2001:db8:40::/48", "gw": "2001:db8:50::7"}],
     ),
     "ipv6 multipath": (
         ["-6", "route", "add", "2001:db8:10::/48", "nexthop", "via", "2001:db8:50::1", "dev", "net1", "nexthop", "via", "2001:db8:50::fe", "dev", "net1"],
@@ -55,7 +67,7 @@ NEXTHOP_OBJECTS = [
     ["nexthop", "add", "id", "33", "group", "31/32"],
 ]
 DSTS = ["0.0.0.0/0", "10.10.0.0/16", "10.20.0.0/16", "10.30.0.0/16", "10.40.0.0/16", "10.50.0.0/16", "10.60.0.0/16", "192.168.50.0/24",
-        "::/0", "2001:db8:10::/48", "2001:db8:20::/48", "2001:db8:30::/48", "2001:db8:60::/48"]  # fmt: skip
+        "::/0", "2001:db8:10::/48", "2001:db8:20::/48", "2001:db8:30::/48", "2001:db8:40::/48", "2001:db8:60::/48"]  # fmt: skip
 GATEWAYS = {4: ["192.168.50.1", "192.168.50.254", "192.168.50.7", "10.99.0.1"], 6: ["2001:db8:50::1", "2001:db8:50::fe", "2001:db8:50::7", "2001:db8:99::1"]}
 
 
@@ -114,7 +126,10 @@ def build(pod: Pod, case: dict) -> list[str]:
 
 def result_routes(case: dict, made: list[str]) -> tuple[dict, ...]:
     """What the interface plugin's result lists: the routes the namespace holds (a result never lists others)."""
-    listed = [EXTRAS[extra][1] for extra in case["listed"] if extra in made and EXTRAS[extra][1]]
+    listed = []
+    for extra in case["listed"]:
+        routes = EXTRAS[extra][1] if extra in made else None
+        listed += routes if isinstance(routes, list) else [routes] if routes else []
     if case["defaults_listed"]:
         listed = [{"dst": "0.0.0.0/0"}, {"dst": "::/0"}, *listed]
     return tuple(listed)

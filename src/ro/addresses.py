@@ -96,7 +96,7 @@ class Network:
 
 
 @record
-class Interface:
+class InterfaceAddress:
     """An address with the prefix length of its subnet, as in ips[].address ("10.1.0.5/24")."""
 
     ip: Address
@@ -110,7 +110,7 @@ class Interface:
         return f"{self.ip}/{self.network.prefixlen}"
 
     def __repr__(self) -> str:
-        return f"Interface({str(self)!r})"
+        return f"InterfaceAddress({str(self)!r})"
 
 
 def ip_address(text: str) -> Address:
@@ -146,7 +146,7 @@ def ip_network(text: str, strict: bool = True) -> Network:
     return Network(masked, prefixlen)
 
 
-def ip_interface(text: str) -> Interface:
+def ip_interface(text: str) -> InterfaceAddress:
     """An address with its prefix length, like 10.1.0.5/24."""
     ip, prefixlen = _split(text)
-    return Interface(ip, Network(_masked(ip.packed, prefixlen), prefixlen))
+    return InterfaceAddress(ip, Network(_masked(ip.packed, prefixlen), prefixlen))

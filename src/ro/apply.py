@@ -1,9 +1,10 @@
 """The executor: applies a plan's steps in order, and undoes them in reverse.
 
 Whatever a step's kind, it carries what it changes and what undoes it: a
-route change and the netlink request that reverts it, a sysctl and its old
-value. ADD is all or nothing: when the kernel refuses any step, every step
-already made is undone before the error is raised. DEL is best effort.
+route change (turned here into the netlink requests that make and revert
+it), a sysctl and its old value. ADD is all or nothing: when the kernel
+refuses any step, every step already made is undone before the error is
+raised. DEL is best effort.
 """
 
 from __future__ import annotations
@@ -13,28 +14,60 @@ import os
 
 from . import sysctl
 from .errors import KERNEL_REFUSED, ROLLBACK_INCOMPLETE, CniError
-from .netlink import KernelError, RouteSocket, request, undo_request
+from .netlink import KernelError, RouteSocket
 from .plan import RouteStep, SysctlStep, describe_step
+from .route_messages import new_route, replayable, with_hops
+from .wire import NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, RTM_DELROUTE, RTM_NEWROUTE
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Callable, Iterator, Mapping, Sequence, TypeVar, Union
+    from typing import Iterator, Mapping, Sequence, Union
 
     from .plan import Step
 
     Refusal = Union[KernelError, OSError]
-    T = TypeVar("T")
 
 
-def _runs(items: Sequence[T], step: Callable[[T], Step]) -> Iterator[tuple[bool, list[T]]]:
-    """Consecutive items by whether their step is a route change: route
-    changes in a row go to the kernel in one batch."""
-    kinds = [isinstance(step(item), RouteStep) for item in items]
-    start = 0
-    for end in range(1, len(items) + 1):
-        if end == len(items) or kinds[end] != kinds[start]:
-            yield kinds[start], list(items[start:end])
-            start = end
+def request(step: RouteStep) -> tuple[int, int, bytes]:
+    """The netlink request (type, flags, body) that makes a route step."""
+    old, new = step.old, step.new
+    if old is None:
+        assert new is not None
+        return RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, new_route(new)
+    if new is None:
+        return RTM_DELROUTE, 0, replayable(old.wire, as_is=old.wire_as_is)
+    return RTM_NEWROUTE, NLM_F_REPLACE, with_hops(old.wire, new.hops)
+
+
+def undo_request(step: RouteStep) -> tuple[int, int, bytes]:
+    """The netlink request that undoes a route step made (made only when
+    needed: a flush of ten thousand routes keeps no ten thousand undos)."""
+    old, new = step.old, step.new
+    if old is None:
+        assert new is not None
+        return RTM_DELROUTE, 0, new_route(new)
+    original = replayable(old.wire, as_is=old.wire_as_is)
+    return (RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, original) if new is None else (RTM_NEWROUTE, NLM_F_REPLACE, original)
+
+
+def _runs(steps: Sequence[Step]) -> Iterator[tuple[list[RouteStep], list[SysctlStep]]]:
+    """Consecutive steps of one kind, as (route steps, sysctl steps) with
+    one of the two empty: route changes in a row go to the kernel in one batch."""
+    routes: list[RouteStep] = []
+    sysctls: list[SysctlStep] = []
+    for step in steps:
+        if isinstance(step, RouteStep):
+            if sysctls:
+                yield routes, sysctls
+                sysctls = []
+            routes.append(step)
+        else:
+            if routes:
+                yield routes, sysctls
+                routes = []
+            sysctls.append(step)
+    if routes or sysctls:
+        yield routes, sysctls
 
 
 class Refused(CniError):
@@ -62,8 +95,8 @@ class Transaction:
         """Make `steps` in order; if any is refused, undo everything made
         (also by earlier calls) and raise the error."""
         refused: list[tuple[Step, Refusal]] = []
-        for is_route, run in _runs(steps, lambda step: step):
-            refused = self._routes([s for s in run if isinstance(s, RouteStep)]) if is_route else self._sysctls([s for s in run if isinstance(s, SysctlStep)])
+        for routes, sysctls in _runs(steps):
+            refused = self._routes(routes) if routes else self._sysctls(sysctls)
             if refused:
                 break
         if refused:
@@ -90,12 +123,12 @@ class Transaction:
     def rollback(self) -> list[tuple[Step, Refusal]]:
         """Undo every step made, newest first; returns what stays refused."""
         lost: list[tuple[Step, Refusal]] = []
-        for is_route, run in _runs(list(reversed(self.done)), lambda step: step):
-            lost += self._undo_routes(run) if is_route else self._undo_sysctls(run)
+        for routes, sysctls in _runs(self.done[::-1]):
+            lost += self._undo_routes(routes) if routes else self._undo_sysctls(sysctls)
         self.done = []
         return lost
 
-    def _undo_routes(self, run: list) -> list[tuple[Step, Refusal]]:
+    def _undo_routes(self, run: list[RouteStep]) -> list[tuple[Step, Refusal]]:
         """What is refused is tried again while the rest makes progress,
         because a restored route can need another one back first (a gateway
         route needs the connected route of its gateway, which the order of
@@ -103,17 +136,17 @@ class Transaction:
         pending = run
         while pending:
             outcomes = self.sock.transact([undo_request(step) for step in pending])
-            refused: list[tuple[Step, Refusal]] = [
+            refused: list[tuple[RouteStep, Refusal]] = [
                 (step, outcome)
                 for step, outcome in zip(pending, outcomes)
                 if outcome is not None and outcome.code != (errno.ESRCH if step.old is None else errno.EEXIST)
             ]
             if len(refused) == len(pending):
-                return refused
+                return list(refused)
             pending = [step for step, _ in refused]
         return []
 
-    def _undo_sysctls(self, run: list) -> list[tuple[Step, Refusal]]:
+    def _undo_sysctls(self, run: list[SysctlStep]) -> list[tuple[Step, Refusal]]:
         lost: list[tuple[Step, Refusal]] = []
         for step in run:
             try:

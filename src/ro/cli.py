@@ -10,6 +10,8 @@ from typing import Optional, Sequence
 
 from . import __version__, versions
 from .cni import COMMANDS
+from .errors import CniError
+from .intake import PluginEntry, plugin_entries, read_file
 
 DESCRIPTION = """\
 route-override is a CNI meta plugin: chained after an interface plugin in a
@@ -27,27 +29,16 @@ def _version_text() -> str:
     return f"route-override {__version__} (Python {platform.python_version()} at {sys.executable})"
 
 
-def _plugin_configs(document: object, source: str) -> list[tuple[str, dict, str, list[str]]]:
-    """(key path, plugin config, cniVersion, warnings) of each route-override
-    entry, as the runtime hands it over."""
-    if not isinstance(document, dict):
-        raise ValueError(f"{source}: not a JSON object")
-    if "plugins" not in document:
-        return [("", document, document.get("cniVersion", "0.1.0"), [])]
-    plugins = document["plugins"]
-    if not isinstance(plugins, list):
-        raise ValueError(f"{source}: plugins: must be a list")
-    found = []
-    version = document.get("cniVersion", "0.1.0")
-    for i, plugin in enumerate(plugins):
-        if isinstance(plugin, dict) and plugin.get("type") == "route-override":
-            # libcni gives every plugin the list's name and cniVersion, whatever the entry says.
-            warnings = []
-            if "cniVersion" in plugin and plugin["cniVersion"] != version:
-                warnings.append(f"cniVersion: {plugin['cniVersion']!r} is ignored: runtimes give every plugin the list's cniVersion ({version!r})")
-            merged = {**plugin, "name": document.get("name"), "cniVersion": version}
-            found.append((f"plugins[{i}].", merged, version, warnings))
-    return found
+def _refusal(path: str, error: CniError) -> str:
+    """Why the file cannot be used: what a runtime's call with it would get."""
+    return f"{path}: {error.msg}" + (f"; {error.details}" if error.details else "") + f" (CNI error {error.code})"
+
+
+def _warn(path: str, entry: PluginEntry, warnings: list[str]) -> None:
+    """The file's and the config's warnings, the plugin's own words (it logs
+    the config's ones on every call)."""
+    for warning in entry.warnings + warnings:
+        print(f"{path}: warning: {entry.where}{warning}", file=sys.stderr)
 
 
 def validate(path: str) -> int:
@@ -55,29 +46,20 @@ def validate(path: str) -> int:
     from .config import examine
 
     try:
-        with open(path, "rb") as handle:
-            document = json.load(handle)
-        entries = _plugin_configs(document, path)
-    except (OSError, ValueError) as error:
-        print(f"{path}: {error}", file=sys.stderr)
+        entries = plugin_entries(read_file(path))
+    except CniError as error:
+        print(_refusal(path, error))
         return 1
     if not entries:
-        print(f"{path}: no plugin of type route-override in this conflist", file=sys.stderr)
+        print(f"{path}: no plugin of type route-override in this file", file=sys.stderr)
         return 1
     problems = 0
-    for prefix, config, version, warnings in entries:
-        for warning in warnings:
-            print(f"{path}: warning: {prefix}{warning}", file=sys.stderr)
-        if version not in versions.SUPPORTED:
-            print(f"{path}: {prefix}cniVersion: {version!r} is not supported ({', '.join(versions.SUPPORTED)})")
-            problems += 1
-            continue
-        parsed, findings = examine(config, version)
+    for entry in entries:
+        _, findings = examine(entry.config, entry.cni_version)
         for problem in findings.problems:
-            print(f"{path}: {prefix}{problem.msg}")
+            print(f"{path}: {entry.where}{problem.msg}")
         problems += len(findings.problems)
-        for warning in findings.warnings + (_warnings(parsed) if parsed else []):
-            print(f"{path}: warning: {prefix}{warning}", file=sys.stderr)
+        _warn(path, entry, findings.warnings)
     if problems:
         print(f"{path}: {problems} problem(s)", file=sys.stderr)
         return 1
@@ -85,46 +67,35 @@ def validate(path: str) -> int:
     return 0
 
 
-def _warnings(config) -> list[str]:
-    """Valid but probably not what was meant."""
-    warnings = []
-    if config.flushgateway and any(not route.gateways and not route.on_link for route in config.addroutes):
-        warnings.append(
-            "flushgateway drops the ips gateways before addroutes run, so addroutes"
-            " entries without gw become on-link routes; give them a gw to route via the old gateway"
-        )
-    return warnings
-
-
 def explain(path: str, netns_path: str, ifname: str) -> int:
     """Print what ADD of this plugin config would change in the namespace, changing nothing."""
     from .config import examine
-    from .errors import CniError
     from .log import Log
     from .plan import describe_step
-    from .plugin import add_in_namespace
+    from .plugin import add
     from .result import render_result
 
     try:
-        with open(path, "rb") as handle:
-            entries = _plugin_configs(json.load(handle), path)
-    except (OSError, ValueError) as error:
-        print(f"{path}: {error}", file=sys.stderr)
+        entries = plugin_entries(read_file(path))
+    except CniError as error:
+        print(_refusal(path, error), file=sys.stderr)
         return 1
     if len(entries) != 1:
         print(f"{path}: needs exactly one route-override config, found {len(entries)}", file=sys.stderr)
         return 1
-    _, document, version, _ = entries[0]
+    (entry,) = entries
+    document, version = entry.config, entry.cni_version
     if "prevResult" not in document:  # what a bare interface plugin would report: no gateways known
         document = {**document, "prevResult": {"cniVersion": version, "interfaces": [{"name": ifname, "sandbox": netns_path}]}}
         print(f"(no prevResult in {path}: assuming {ifname} with no ips gateway)")
     config, findings = examine(document, version)
+    _warn(path, entry, findings.warnings)
     if config is None:
         for problem in findings.problems:
-            print(f"{path}: {problem.msg}", file=sys.stderr)
+            print(f"{path}: {entry.where}{problem.msg}", file=sys.stderr)
         return 1
     try:
-        changes, names = add_in_namespace(config, ifname, netns_path, Log(), apply=False)
+        changes, names = add(config, ifname, netns_path, Log(), apply=False)
     except CniError as error:
         print(f"error {error.code}: {error.msg}", file=sys.stderr)
         return 1

@@ -1,9 +1,10 @@
 """The CNI protocol: environment and stdin in, one JSON document and an exit code out.
 
 Like libcni's skel: reads CNI_* variables and the config, checks what every
-command needs, negotiates the spec version, dispatches to ro.plugin, and
-renders any CniError as the CNI error object. The plugin never touches the
-environment or writes to stdout itself.
+command needs, negotiates the spec version, dispatches to the handlers it is
+given (skel's PluginMainFuncs; it never imports the plugin), and renders any
+CniError as the CNI error object. The plugin never touches the environment
+or writes to stdout itself.
 
 Imports stay minimal here: VERSION, STATUS and GC, and every environment or
 decoding error, are answered without loading the planner or the netlink
@@ -16,27 +17,21 @@ import gc
 import os
 import sys
 
-from . import jsonio, versions
-from .errors import (
-    DECODING_FAILURE,
-    INCOMPATIBLE_VERSION,
-    INTERNAL,
-    INVALID_CONFIG,
-    INVALID_ENVIRONMENT,
-    IO_FAILURE,
-    CniError,
-)
+from . import intake, jsonio, versions
+from .errors import INCOMPATIBLE_VERSION, INTERNAL, INVALID_ENVIRONMENT, CniError
 
 TYPE_CHECKING = False  # typing costs ~3 ms per process; only annotations need it
 if TYPE_CHECKING:
-    from typing import BinaryIO, Mapping, Optional
+    from typing import BinaryIO, Callable, Mapping, Optional
 
     from .log import Log
+
+    Handler = Callable[["Request"], Optional[dict]]  # a command: the result document, or None for nothing to print
+    Handlers = Callable[[], Mapping[str, Handler]]  # loads the commands' handlers: only requests that need them pay for the import
 
 COMMANDS = ("ADD", "DEL", "CHECK", "VERSION", "STATUS", "GC")
 NEEDS_CONTAINER = ("ADD", "DEL", "CHECK")  # CNI_CONTAINERID and CNI_IFNAME
 NEEDS_NETNS = ("ADD", "CHECK")
-MAX_STDIN = 8 << 20  # a config with 10 000 routes is well under 1 MiB
 _ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 _CONTAINER_ID_CHARS = _ALNUM | frozenset("_.-")  # the spec's rule, as libcni checks it
 
@@ -55,16 +50,16 @@ def _valid_ifname(value: str) -> bool:
 
 
 class Request:
-    """One invocation: the CNI_* variables and the decoded config."""
+    """One invocation: the CNI_* variables and the config document as decoded (JSON, not yet read)."""
 
-    __slots__ = ("command", "container_id", "netns", "ifname", "config", "cni_version", "log")
+    __slots__ = ("command", "container_id", "netns", "ifname", "document", "cni_version", "log")
 
-    def __init__(self, command: str, environ: Mapping[str, str], config: dict, cni_version: str, log: Log) -> None:
+    def __init__(self, command: str, environ: Mapping[str, str], document: dict, cni_version: str, log: Log) -> None:
         self.command = command
         self.container_id = environ.get("CNI_CONTAINERID", "")
         self.netns = environ.get("CNI_NETNS", "")
         self.ifname = environ.get("CNI_IFNAME", "")
-        self.config = config
+        self.document = document
         self.cni_version = cni_version
         self.log = log
 
@@ -96,40 +91,13 @@ def _check_environment(command: str, environ: Mapping[str, str]) -> None:
         raise CniError(INVALID_ENVIRONMENT, "CNI_NETNS is missing or empty")
 
 
-def _decode_config(stdin: BinaryIO) -> dict:
-    try:
-        data = stdin.read(MAX_STDIN + 1)
-    except OSError as error:
-        raise CniError(IO_FAILURE, f"cannot read the config from stdin: {error.strerror}") from None
-    if len(data) > MAX_STDIN:
-        raise CniError(DECODING_FAILURE, f"the config on stdin is larger than {MAX_STDIN >> 20} MiB; refusing it")
-    try:
-        config = jsonio.loads(data)
-    except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
-        reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
-        raise CniError(DECODING_FAILURE, f"the config on stdin is not JSON: {reason}"[:300]) from None
-    if not isinstance(config, dict):
-        raise CniError(DECODING_FAILURE, "the config on stdin must be a JSON object")
-    return config
-
-
-def _cni_version(config: dict) -> str:
-    version = config.get("cniVersion", "0.1.0")  # libcni's default when absent
-    if not isinstance(version, str):
-        raise CniError(INVALID_CONFIG, f"cniVersion: must be a string (value: {jsonio.dumps(version)[:40]})")
-    if version not in versions.SUPPORTED:
-        raise CniError(
-            INCOMPATIBLE_VERSION,
-            f"cniVersion {version[:40]!r} is not supported",
-            f"supported versions: {', '.join(versions.SUPPORTED)}",
-        )
-    return version
+STDIN = "the config on stdin"  # how errors name it
 
 
 def _version_reply(stdin: BinaryIO) -> dict:
     """VERSION echoes the request's version when it is one we speak."""
     try:
-        requested = _decode_config(stdin).get("cniVersion")
+        requested = intake.read(stdin, STDIN).get("cniVersion")
     except CniError:
         requested = None
     version = requested if requested in versions.SUPPORTED else versions.LATEST
@@ -166,7 +134,7 @@ def _stderr_log(environ: Mapping[str, str]) -> Log:
     return Log(context=_context(environ))
 
 
-def run(environ: Mapping[str, str], stdin: BinaryIO, stdout: BinaryIO) -> int:
+def run(environ: Mapping[str, str], stdin: BinaryIO, stdout: BinaryIO, handlers: Handlers) -> int:
     """The exit code of one invocation; prints at most one JSON document."""
     version = versions.LATEST  # errors are printed in the request's version once it is known
     command = environ.get("CNI_COMMAND", "")
@@ -176,8 +144,8 @@ def run(environ: Mapping[str, str], stdin: BinaryIO, stdout: BinaryIO) -> int:
         if command == "VERSION":
             document: Optional[dict] = _version_reply(stdin)
         else:
-            config = _decode_config(stdin)
-            version = _cni_version(config)
+            config = intake.read(stdin, STDIN)
+            version = intake.cni_version(config)
             from .log import Log
 
             log = Log.for_config(config, _context(environ))
@@ -185,9 +153,7 @@ def run(environ: Mapping[str, str], stdin: BinaryIO, stdout: BinaryIO) -> int:
                 _needs(command, version, versions.CHECK_SINCE)
             elif command in ("STATUS", "GC"):
                 _needs(command, version, versions.STATUS_SINCE)
-            from . import plugin
-
-            document = plugin.COMMANDS[command](Request(command, environ, config, version, log))
+            document = handlers()[command](Request(command, environ, config, version, log))
     except CniError as error:
         log = log or _stderr_log(environ)
         log.error(f"error {error.code}: {error.msg}" + (f" [{error.details}]" if error.details else ""))
@@ -206,7 +172,7 @@ def run(environ: Mapping[str, str], stdin: BinaryIO, stdout: BinaryIO) -> int:
     return 0
 
 
-def main() -> None:
+def main(handlers: Handlers) -> None:
     """Entry point for runtimes: never returns, skips interpreter teardown.
 
     The cyclic garbage collector is off: the process lives for one request,
@@ -214,6 +180,6 @@ def main() -> None:
     thousands of objects, each batch of which would start a collection
     (measured: a third of the cost of building the requests of a flush)."""
     gc.disable()
-    code = run(os.environ, sys.stdin.buffer, sys.stdout.buffer)
+    code = run(os.environ, sys.stdin.buffer, sys.stdout.buffer, handlers)
     sys.stderr.flush()
     os._exit(code)

@@ -17,7 +17,7 @@ from .errors import INVALID_CONFIG, CniError
 from .log import LOG_KEYS, read_log_settings
 from .record import hidden, record
 from .result import EXTRA_ROUTE_FIELDS, Result, Route, extras_of, gateways, parse_result, route, route_fields
-from .routes import MAIN_TABLE, MAX_NEXT_HOPS, SCOPE_LINK, effective_priority
+from .routes import LARGEST_METRICS, MAIN_TABLE, MAX_NEXT_HOPS, SCOPE_LINK, effective_priority
 from .versions import ROUTE_FIELDS_SINCE, at_least
 
 TYPE_CHECKING = False
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from typing import Any, Callable, Optional, TypeVar
 
     T = TypeVar("T")
-    from .fields import IPAddress, IPNetwork
+    from .addresses import Address, Network
 
 
 FLAGS = ("flushroutes", "flushgateway", "skipcheck")
@@ -41,8 +41,8 @@ class AddRoute:
     """An addroutes entry: one route through its next hops (`gws`, then
     `gw`); with none, via the result's ips gateway, else on-link."""
 
-    dst: IPNetwork
-    gateways: tuple[IPAddress, ...] = ()
+    dst: Network
+    gateways: tuple[Address, ...] = ()
     mtu: Optional[int] = None
     advmss: Optional[int] = None
     priority: Optional[int] = None
@@ -72,8 +72,8 @@ class DelRoute:
     """A delroutes entry: the routes of the target interfaces to `dst` in
     `table` (default main), narrowed to next hops via `gateways` when given."""
 
-    dst: IPNetwork
-    gateways: tuple[IPAddress, ...] = ()
+    dst: Network
+    gateways: tuple[Address, ...] = ()
     table: Optional[int] = None
 
 
@@ -122,7 +122,7 @@ class Findings:
         return out
 
 
-def _next_hops(obj: dict, path: str, dst: IPNetwork) -> tuple[IPAddress, ...]:
+def _next_hops(obj: dict, path: str, dst: Network) -> tuple[Address, ...]:
     hops = gateways(obj, path, dst)
     if len(hops) > MAX_NEXT_HOPS[dst.version]:
         raise fields.invalid(
@@ -131,7 +131,7 @@ def _next_hops(obj: dict, path: str, dst: IPNetwork) -> tuple[IPAddress, ...]:
     return hops
 
 
-def _entry(item: Any, path: str, known: tuple[str, ...], findings: Findings) -> tuple[dict, IPNetwork]:
+def _entry(item: Any, path: str, known: tuple[str, ...], findings: Findings) -> tuple[dict, Network]:
     """An entry's keys (in their known spelling) and its dst; unknown keys are an error."""
     if not isinstance(item, dict):
         raise fields.invalid(path, "must be an object like {\"dst\": \"10.0.0.0/8\"}", item)
@@ -148,6 +148,11 @@ def read_addroute(item: Any, path: str, extra_fields: bool, findings: Findings) 
     item, dst = _entry(item, path, ADDROUTE_KEYS, findings)
     hops = _next_hops(item, path, dst)
     extras = route_fields(item, path, extra_fields, dst.version)
+    for key, largest in LARGEST_METRICS.items():
+        if extras.get(key, 0) > largest:
+            raise fields.invalid(
+                fields.key_path(path, key), f"must be at most {largest}: the kernel would store {largest} instead, without saying so", item[key]
+            )
     if extras.get("scope") == SCOPE_LINK and hops:
         raise fields.invalid(fields.key_path(path, "scope"), "253 (link) means directly attached: such a route has no gw or gws", item["scope"])
     return AddRoute(dst=dst, gateways=hops, **extras)
@@ -258,6 +263,18 @@ def examine(obj: dict, cni_version: str) -> tuple[Optional[PluginConfig], Findin
         prev_result = findings.attempt(parse_result, obj["prevResult"], default=None)
     if findings.problems:
         return None, findings
+    # Among the config's warnings, so that the plugin logs what validate shows.
+    if settings.get("flushgateway") and any(not entry.gateways and not entry.on_link for entry in settings.get("addroutes", ())):
+        warning = (
+            "flushgateway: takes the default gateway away before addroutes run, so addroutes entries"
+            " without gw become on-link routes; give them a gw to route via the old gateway"
+        )
+        if not at_least(cni_version, ROUTE_FIELDS_SINCE):
+            warning += (
+                f"; before cniVersion {ROUTE_FIELDS_SINCE} the result cannot mark them on-link, so it leaves out"
+                " that family's ips gateway, and static IPAM's CHECK (CRI-O runs it after every ADD) fails"
+            )
+        findings.warnings.append(warning)
     assert isinstance(name, str)
     config = PluginConfig(cni_version=cni_version, name=name, prev_result=prev_result, warnings=tuple(findings.warnings), **settings)
     return config, findings

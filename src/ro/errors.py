@@ -13,7 +13,8 @@ IO_FAILURE = 5
 DECODING_FAILURE = 6
 INVALID_CONFIG = 7
 TRY_AGAIN_LATER = 11
-NOT_AVAILABLE = 50
+# 50, the plugin is not available (no python3 new enough), is the launcher's
+# and the first lines' to say (build/): they run before ro can be imported.
 
 # Ours (the spec leaves 100 and up to plugins).
 KERNEL_REFUSED = 100  # a route change was refused; everything was rolled back

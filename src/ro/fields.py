@@ -15,9 +15,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Optional, Union
 
-    from .addresses import Address as IPAddress
-    from .addresses import Interface as IPInterface
-    from .addresses import Network as IPNetwork
+    from .addresses import Address, InterfaceAddress, Network
 
 _MAX_SHOWN = 80
 
@@ -71,7 +69,7 @@ def uint(value: Any, path: str, largest: int) -> int:
     raise invalid(path, f"must be an integer from 0 to {largest}", value)
 
 
-def cidr(value: Any, path: str, strict: bool) -> IPNetwork:
+def cidr(value: Any, path: str, strict: bool) -> Network:
     """A network in CIDR form; `strict` rejects host bits (user input)."""
     if not isinstance(value, str) or value.count("/") != 1 or "%" in value:
         raise invalid(path, "must be a CIDR like 10.0.0.0/8 or 2001:db8::/32", value)
@@ -89,7 +87,7 @@ def cidr(value: Any, path: str, strict: bool) -> IPNetwork:
     return network
 
 
-def address(value: Any, path: str) -> IPAddress:
+def address(value: Any, path: str) -> Address:
     from .addresses import ip_address
 
     if isinstance(value, str) and "%" not in value:
@@ -100,7 +98,7 @@ def address(value: Any, path: str) -> IPAddress:
     raise invalid(path, "must be an IP address", value)
 
 
-def gateway(value: Any, path: str, dst: IPNetwork) -> Optional[IPAddress]:
+def gateway(value: Any, path: str, dst: Network) -> Optional[Address]:
     """A next hop for routes to `dst`: an address of its family, or None for
     the unspecified address (0.0.0.0, ::), which means "no gateway"."""
     hop = address(value, path)
@@ -109,7 +107,7 @@ def gateway(value: Any, path: str, dst: IPNetwork) -> Optional[IPAddress]:
     return None if hop.is_unspecified else hop
 
 
-def interface_address(value: Any, path: str) -> IPInterface:
+def interface_address(value: Any, path: str) -> InterfaceAddress:
     """An address with its prefix length, as in ips[].address."""
     from .addresses import ip_interface
 

@@ -21,11 +21,13 @@ from . import result as results
 from .config import AddRoute, DelRoute, PluginConfig
 from .record import record, replace
 from .result import Result, Route
+from .versions import ROUTE_FIELDS_SINCE, at_least
 from .routes import (
     MAIN_TABLE,
     PROTO_RA,
     PROTO_ROUTE_OVERRIDE,
     RTN_UNICAST,
+    SHOWN_HOPS,
     SCOPE_LINK,
     SCOPE_UNIVERSE,
     TABLE_NAMES,
@@ -39,9 +41,9 @@ from .routes import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Mapping, Optional, Sequence, TypeVar, Union
+    from typing import Callable, Mapping, Optional, Sequence, TypeVar, Union
 
-    from .fields import IPAddress
+    from .addresses import Address
 
     T = TypeVar("T", AddRoute, DelRoute)
 
@@ -66,11 +68,18 @@ class Targets:
 class Observed:
     """What the plan needs from the namespace, read once after entering it."""
 
-    links: Mapping[str, int]  # target interface name -> index, for those that exist
-    routes: Sequence[KernelRoute]
-    # Per target interface with IPv6: its RA_SETTINGS (those the kernel has).
-    # Absent: no IPv6 there (disabled, or an MTU below 1280), nothing to learn.
-    ipv6: Mapping[str, Mapping[str, int]]
+    links: Mapping[str, int]  # target interface name (as prevResult or CNI_IFNAME gives it) -> index
+    # Interface names by index as the kernel has them: a target may be named
+    # by an altname, but /proc/sys/net/ipv6/conf/ knows only the kernel's name.
+    names: Mapping[int, str]
+    # None: not read, because the plan adds only (see `reads_routes`).
+    routes: Optional[Sequence[KernelRoute]]
+    # Per target interface (kernel name) with IPv6: its RA_SETTINGS (those the
+    # kernel has). Absent: no IPv6 there (disabled, or an MTU below 1280).
+    ra_settings: Mapping[str, Mapping[str, int]]
+
+    def kernel_name(self, name: str) -> str:
+        return self.names.get(self.links[name], name) if name in self.links else name
 
 
 @record
@@ -223,7 +232,7 @@ def _reasons(removed: list[tuple[NextHop, str]]) -> str:
 # ---- result routes as the kernel routes they stand for -------------------------------
 
 
-def result_hops(route: Route, result: Result, interface: Optional[int]) -> tuple[Optional[IPAddress], ...]:
+def result_hops(route: Route, result: Result, interface: Optional[int]) -> tuple[Optional[Address], ...]:
     """Where a result route goes: its gws or gw; else, unless its scope is
     link, the ips gateway of its family on its interface; else on-link (None)."""
     if route.gws:
@@ -233,7 +242,7 @@ def result_hops(route: Route, result: Result, interface: Optional[int]) -> tuple
     return (result.gateway(route.version, interface),)
 
 
-def kernel_view(route: Route, gateways: Sequence[Optional[IPAddress]], oif: int) -> KernelRoute:
+def kernel_view(route: Route, gateways: Sequence[Optional[Address]], oif: int) -> KernelRoute:
     """The kernel route a result route stands for, on interface `oif`."""
     return KernelRoute(
         dst=route.dst,
@@ -249,7 +258,7 @@ def addroutes_route(entry: AddRoute, result: Result, oif: int, interface: Option
     goes via the gateway of the result's ips entry of its family (as the
     result stands after flushgateway), and is on-link when there is none or
     when its scope is link."""
-    gateways: tuple[Optional[IPAddress], ...] = entry.gateways
+    gateways: tuple[Optional[Address], ...] = entry.gateways
     if not gateways:
         gateways = (None if entry.on_link else result.gateway(entry.version, interface),)
     if entry.version == 6:
@@ -285,13 +294,21 @@ def same_route(wanted: KernelRoute, present: KernelRoute) -> bool:
 # ---- ADD ---------------------------------------------------------------------------
 
 
-def _cut_result(config: PluginConfig, rules: Rules, oif: int, interface: Optional[int]) -> Result:
+def reads_routes(config: PluginConfig) -> bool:
+    """Whether ADD must read the routes before planning. A config that only
+    adds need not: the kernel refuses an addition that exists already
+    (EEXIST), and only then are the routes read and the plan made again
+    (a namespace may hold a hundred thousand routes of other interfaces,
+    and the kernel walks them all for any dump)."""
+    return deletes_routes(config)
+
+
+def _cut_result(config: PluginConfig, rules: Rules, oif: int, interface: Optional[int], printed: Result) -> Result:
     """Steps 1 to 3 on the result: each route loses the next hops the rules
     remove from the kernel route it stands for; a route that keeps them all
-    still says where it goes once flushgateway took the ips gateways."""
+    still says where it goes when the `printed` ips gateways no longer say it."""
     prev = config.prev_result
     assert prev is not None
-    after = prev.without_gateways() if config.flushgateway else prev
     routes = []
     for route in prev.routes:
         hops = result_hops(route, prev, interface)
@@ -299,58 +316,91 @@ def _cut_result(config: PluginConfig, rules: Rules, oif: int, interface: Optiona
         if not kept:
             continue
         gateways = tuple(hop.gateway for hop in kept)
-        if removed or result_hops(route, after, interface) != gateways:
+        if removed or result_hops(route, printed, interface) != gateways:
             route = results.route(route.dst, tuple(g for g in gateways if g is not None), **results.extras_of(route))
         routes.append(route)
-    return replace(after, routes=tuple(routes))
+    return replace(printed, routes=tuple(routes))
 
 
-def ra_steps(
-    config: PluginConfig, chosen: Targets, links: Mapping[str, int], ipv6: Mapping[str, Mapping[str, int]], route_steps: Sequence[RouteStep] = ()
-) -> list[SysctlStep]:
+def _printed_ips(config: PluginConfig, interface: Optional[int]) -> tuple[Result, frozenset]:
+    """prevResult's ips as the result prints them, and the IP versions whose
+    gw-less addroutes must be marked on-link (scope 253) in the result.
+
+    flushgateway keeps the ips gateways in the result: `ips[].gateway` does
+    not add routes (the spec), and static IPAM's CHECK, which CRI-O runs
+    after every ADD, wants the gateway it configured there. But a result
+    route without gw reads as going via that gateway, and a gw-less
+    addroutes entry under flushgateway is on-link: from 1.1.0 the result
+    says so with scope 253; before, it cannot, and the gateway of that
+    family is dropped instead (`validate` warns)."""
+    prev = config.prev_result
+    assert prev is not None
+    if not config.flushgateway:
+        return prev, frozenset()
+    on_link = frozenset(
+        entry.version for entry in config.addroutes if not entry.gateways and not entry.on_link and prev.gateway(entry.version, interface) is not None
+    )
+    if not on_link or at_least(config.cni_version, ROUTE_FIELDS_SINCE):
+        return prev, on_link
+    return prev.without_gateways(on_link), frozenset()
+
+
+def ra_guard(config: PluginConfig, chosen: Targets, seen: Observed) -> list[SysctlStep]:
     """Router Advertisements must not put back what the rules delete: no
-    default routes where a rule deletes them (even before the first RA
-    came), no more specific RA routes under flushroutes or where delroutes
-    deleted one (of `route_steps`). Interfaces without IPv6 learn nothing
-    and are skipped. Without route steps, what ADD sets before it even
-    reads the routes, so that no RA can add one it would miss."""
-    defaults = deletes_defaults(config)
-    specifics: dict[int, str] = {}
+    default routes where a rule deletes them, nor more specific RA routes
+    under flushroutes. Made before the routes are read (even before the
+    first RA came), so that no RA adds a route ADD would miss: one that
+    came earlier is read and deleted. Interfaces without IPv6 learn nothing
+    and are skipped."""
+    wanted = guarded_settings(config)
+    return _ra_steps(chosen, seen, lambda name, setting: wanted[setting])
+
+
+def guarded_settings(config: PluginConfig) -> dict[str, Optional[str]]:
+    """Each RA setting that must be 0 on the target interfaces, with the rule that needs it (None: left alone)."""
+    return {ACCEPT_RA_DEFRTR: deletes_defaults(config), ACCEPT_RA_RT_INFO: "flushroutes" if config.flushroutes else None}
+
+
+def ra_after_delroutes(config: PluginConfig, chosen: Targets, seen: Observed, route_steps: Sequence[RouteStep]) -> list[SysctlStep]:
+    """delroutes of a route an RA put there (a Route Information Option,
+    `proto ra`) also stops the more specific RA routes on its interfaces,
+    or the next RA brings it back. (flushroutes stops them in `ra_guard`.)"""
+    if config.flushroutes:
+        return []
+    deleted_on: dict[int, str] = {}
     for step in route_steps:
         old = step.old
         if old is not None and old.protocol == PROTO_RA and not is_default(old.dst) and step.reason.startswith("delroutes"):
             for oif in old.oifs() - (step.new.oifs() if step.new else set()):
                 if oif is not None:
-                    specifics.setdefault(oif, step.reason)
+                    deleted_on.setdefault(oif, step.reason)
+    if not deleted_on:
+        return []
+    return _ra_steps(chosen, seen, lambda name, setting: deleted_on.get(seen.links.get(name, -1)) if setting == ACCEPT_RA_RT_INFO else None)
+
+
+def _ra_steps(chosen: Targets, seen: Observed, reason_for: Callable[[str, str], Optional[str]]) -> list[SysctlStep]:
     steps = []
     for name in chosen.names:
-        settings = ipv6.get(name)
+        kernel_name = seen.kernel_name(name)
+        settings = seen.ra_settings.get(kernel_name)
         if settings is None:
             continue
-        wanted = {
-            ACCEPT_RA_DEFRTR: defaults,
-            ACCEPT_RA_RT_INFO: "flushroutes" if config.flushroutes else specifics.get(links.get(name, -1)),
-        }
-        for setting, reason in wanted.items():
+        for setting in RA_SETTINGS:
+            reason = reason_for(name, setting)
             if reason and settings.get(setting, 0) != 0:
-                steps.append(SysctlStep(ra_key(name, setting), settings[setting], 0, reason))
+                steps.append(SysctlStep(ra_key(kernel_name, setting), settings[setting], 0, reason))
     return steps
 
 
 def ra_key(ifname: str, setting: str) -> str:
+    """The /proc/sys key of an RA setting; `ifname` is the kernel's name (not an altname)."""
     return f"net/ipv6/conf/{ifname}/{setting}"
 
 
-def settings_after(ipv6: Mapping[str, Mapping[str, int]], steps: Sequence[SysctlStep]) -> dict[str, dict[str, int]]:
-    """The RA settings as they are once `steps` are made."""
-    made = {step.key: step.new for step in steps}
-    return {name: {setting: made.get(ra_key(name, setting), value) for setting, value in values.items()} for name, values in ipv6.items()}
-
-
 def plan_add(config: PluginConfig, chosen: Targets, seen: Observed) -> Plan:
-    """What ADD changes: the RA settings first (an RA arriving meanwhile
-    must not put back what is deleted next), deletions in rule order, then
-    additions."""
+    """What ADD changes once `ra_guard` is made: deletions in rule order,
+    then additions, and the RA settings delroutes needs."""
     assert config.prev_result is not None
     oifs = frozenset(seen.links[name] for name in chosen.names)
     oif = seen.links[chosen.add_to]
@@ -358,7 +408,7 @@ def plan_add(config: PluginConfig, chosen: Targets, seen: Observed) -> Plan:
     rules = Rules(config, oifs)
     route_steps: list[RouteStep] = []
     remaining: dict[tuple, list[KernelRoute]] = {}  # the table as it will be, by (dst, table)
-    for present in seen.routes:
+    for present in seen.routes or ():
         kept, removed = rules.cut(present)
         left: Optional[KernelRoute] = present
         if removed:
@@ -366,20 +416,24 @@ def plan_add(config: PluginConfig, chosen: Targets, seen: Observed) -> Plan:
             route_steps.append(RouteStep(present, left, _reasons(removed)))
         if left is not None:
             remaining.setdefault((left.dst, left.table), []).append(left)
-    result = _cut_result(config, rules, oif, interface)
+    printed, mark_on_link = _printed_ips(config, interface)
+    result = _cut_result(config, rules, oif, interface, printed)
+    routing = result.without_gateways() if config.flushgateway else result  # where gw-less addroutes go
     listed = set(result.routes)
     added = []
     for i, entry in enumerate(config.addroutes):
-        wanted = addroutes_route(entry, result, oif, interface)
+        wanted = addroutes_route(entry, routing, oif, interface)
         same_dst = remaining.setdefault((wanted.dst, wanted.table), [])
         if not any(same_route(wanted, other) for other in same_dst):
             route_steps.append(RouteStep(None, wanted, f"addroutes[{i}]"))
             same_dst.append(wanted)
         route = entry.result_route()
+        if entry.version in mark_on_link and not entry.gateways and route.scope is None:
+            route = replace(route, scope=SCOPE_LINK)
         if route not in listed:
             listed.add(route)
             added.append(route)
-    steps = ra_steps(config, chosen, seen.links, seen.ipv6, route_steps) + route_steps
+    steps = ra_after_delroutes(config, chosen, seen, route_steps) + route_steps
     return Plan(tuple(steps), replace(result, routes=result.routes + tuple(added)))
 
 
@@ -404,7 +458,7 @@ def plan_del(config: PluginConfig, chosen: Targets, seen: Observed) -> Plan:
         return None
 
     steps = []
-    for route in seen.routes:
+    for route in seen.routes or ():
         reason = added_by(route) if route.protocol == PROTO_ROUTE_OVERRIDE and route.hops else None
         if reason:
             steps.append(RouteStep(route, None, reason))
@@ -414,28 +468,32 @@ def plan_del(config: PluginConfig, chosen: Targets, seen: Observed) -> Plan:
 # ---- CHECK -------------------------------------------------------------------------
 
 
-def _hops_words(ways: Sequence[tuple[Optional[int], Optional[IPAddress]]], names: Mapping[int, str], version: int) -> str:
+def _hops_words(ways: Sequence[tuple[Optional[int], Optional[Address]]], names: Mapping[int, str], version: int) -> str:
     return ", ".join(describe_hop(NextHop(oif, gateway), names, version) for oif, gateway in ways)
 
 
-def check(config: PluginConfig, chosen: Targets, seen: Observed, names: Optional[Mapping[int, str]] = None) -> list[str]:
+def check(config: PluginConfig, chosen: Targets, seen: Observed) -> list[str]:
     """Every way the namespace differs from the final result: a listed route
     missing or with other next hops (compared as sets, on the target
     interfaces), a deleted route or next hop present again, or an RA setting
     back that lets Router Advertisements bring them back. Lookups are exact
-    on (destination, table), never longest-prefix."""
+    on (destination, table), never longest-prefix.
+
+    Result routes with the same destination, table and priority stand for
+    one kernel route, whose next hops are all of theirs: the reference
+    plugins' IPAM adds `{dst: D, gw: A}` and `{dst: D, gw: B}` as one
+    multipath route."""
     result = config.prev_result
     assert result is not None
-    names = names or {index: name for name, index in seen.links.items()}
+    names = seen.names
     oifs = frozenset(seen.links[name] for name in chosen.names)
     oif = seen.links[chosen.add_to]
     mine: dict[tuple, list[KernelRoute]] = {}
-    for present in seen.routes:
+    for present in seen.routes or ():
         if present.oifs() & oifs:
             mine.setdefault((present.dst, present.table), []).append(present)
-    problems = []
-    expected: set[tuple] = set()  # (dst, table, way) of every listed next hop
     multipath = {(e.dst, e.table or MAIN_TABLE): e.gateways for e in config.addroutes if len(e.gateways) > 1}
+    groups: dict[tuple, list[tuple[int, Route, KernelRoute]]] = {}
     for i, listed in enumerate(result.routes):
         hops = result_hops(listed, result, chosen.add_to_index)
         if listed.gw is None and not listed.gws:
@@ -443,30 +501,36 @@ def check(config: PluginConfig, chosen: Targets, seen: Observed, names: Optional
             # (yet): the multipath route addroutes made comes back gw-less.
             hops = multipath.get((listed.dst, listed.table or MAIN_TABLE), hops)
         view = kernel_view(listed, hops, oif)
-        expected.update((view.dst, view.table, way) for way in view.ways)
+        groups.setdefault((view.dst, view.table, view.priority), []).append((i, listed, view))
+    problems = []
+    expected: set[tuple] = set()  # (dst, table, way) of every listed next hop
+    for (dst, table, priority), members in groups.items():
+        ways = frozenset().union(*(view.ways for _, _, view in members))
+        expected.update((dst, table, way) for way in ways)
+        any_priority = all(listed.priority is None for _, listed, _ in members)
         candidates = [
-            r
-            for r in mine.get((view.dst, view.table), ())
-            if r.type == RTN_UNICAST and not r.tos and r.src is None and (listed.priority is None or r.priority == view.priority)
+            r for r in mine.get((dst, table), ()) if r.type == RTN_UNICAST and not r.tos and r.src is None and (any_priority or r.priority == priority)
         ]
-        where = f"prevResult.routes[{i}] {describe_result_route(listed)}"
+        first, listed, view = members[0]
+        where = f"prevResult.routes[{first}] {describe_result_route(listed)}"
+        if len(members) > 1:
+            where += "".join(f" and routes[{i}] {describe_result_route(other)}" for i, other, _ in members[1:])
         if not candidates:
             problems.append(f"{where}: no such route on {', '.join(chosen.names)}")
             continue
-        if any(frozenset(h.way for h in r.hops if h.oif in oifs) == view.ways for r in candidates):
+        if any(frozenset(h.way for h in r.hops if h.oif in oifs) == ways for r in candidates):
             continue
-        closest = max(candidates, key=lambda r: len(view.ways & r.ways))
+        closest = max(candidates, key=lambda r: len(ways & r.ways))
         found = frozenset(h.way for h in closest.hops if h.oif in oifs)
-        version = view.dst.version
-        if len(view.hops) == 1 and len(closest.hops) == 1:
+        if len(ways) == 1 and len(closest.hops) == 1:
             words = f"expected {describe_next_hop(view.hops[0].gateway)}, found {', '.join(describe(r, names) for r in candidates)}"
         else:
-            missing, extra = sorted(view.ways - found, key=str), sorted(found - view.ways, key=str)
+            missing, extra = sorted(ways - found, key=str), sorted(found - ways, key=str)
             words = "; ".join(
                 part
                 for part in (
-                    missing and f"next hop {_hops_words(missing, names, version)} missing",
-                    extra and f"next hop {_hops_words(extra, names, version)} extra",
+                    missing and f"next hop {_hops_words(missing, names, dst.version)} missing",
+                    extra and f"next hop {_hops_words(extra, names, dst.version)} extra",
                 )
                 if part
             ) + f" (found {describe(closest, names)})"
@@ -486,15 +550,16 @@ def check(config: PluginConfig, chosen: Targets, seen: Observed, names: Optional
 
 
 def _check_ra(config: PluginConfig, chosen: Targets, seen: Observed) -> list[str]:
-    """The RA settings ADD made, back to values that let RAs re-add routes."""
-    wanted = {ACCEPT_RA_DEFRTR: deletes_defaults(config), ACCEPT_RA_RT_INFO: "flushroutes" if config.flushroutes else None}
+    """The RA settings `ra_guard` made, back to values that let RAs re-add routes."""
+    wanted = guarded_settings(config)
     problems = []
     for name in chosen.names:
+        kernel_name = seen.kernel_name(name)
         for setting, reason in wanted.items():
-            value = seen.ipv6.get(name, {}).get(setting, 0)
+            value = seen.ra_settings.get(kernel_name, {}).get(setting, 0)
             if reason and value != 0:
                 problems.append(
-                    f"{sysctl_name(ra_key(name, setting))} is {value}, but {reason} needs 0:"
+                    f"{sysctl_name(ra_key(kernel_name, setting))} is {value}, but {reason} needs 0:"
                     " Router Advertisements would put back the routes it deletes"
                 )
     return problems
@@ -503,7 +568,7 @@ def _check_ra(config: PluginConfig, chosen: Targets, seen: Observed) -> list[str
 # ---- words for humans --------------------------------------------------------
 
 
-def describe_next_hop(gateway: Optional[IPAddress]) -> str:
+def describe_next_hop(gateway: Optional[Address]) -> str:
     return f"via {gateway}" if gateway is not None else "on-link (no gateway)"
 
 
@@ -511,8 +576,8 @@ def describe_result_route(route: Route) -> str:
     text = str(route.dst)
     if route.gw is not None:
         text += f" via {route.gw}"
-    text += "".join(f" nexthop via {hop}" for hop in route.gws[:4])
-    if len(route.gws) > 4:
+    text += "".join(f" nexthop via {hop}" for hop in route.gws[:SHOWN_HOPS])
+    if len(route.gws) > SHOWN_HOPS:
         text += f" ... ({len(route.gws)} next hops)"
     if route.table is not None:
         text += f" table {TABLE_NAMES.get(route.table, route.table)}"

@@ -1,8 +1,10 @@
 """route-override's commands, top to bottom: ADD, CHECK, DEL, STATUS, GC.
 
-Each command parses the config, decides with the pure planner, and does the
-kernel work in one place, after entering the container's namespace, with one
-netlink socket.
+Each command reads as named steps, like the reference sbr plugin's cmdAdd:
+load the config; protect (enter the container's namespace, one run at a
+time, and stop Router Advertisements from re-adding what is deleted next);
+observe (what the namespace holds, read once, by the one `observe`); plan
+(the pure planner); apply (all or nothing, or best effort for DEL).
 
 The planner and the netlink layer are imported inside the commands that use
 them: every pod start pays for each import, and STATUS, GC and a DEL whose
@@ -14,7 +16,6 @@ from __future__ import annotations
 import errno
 
 from . import netns
-from .cni import Request
 from .errors import CHECK_FAILED, INVALID_CONFIG, NETNS_UNUSABLE, CniError
 from .log import INFO
 
@@ -23,16 +24,18 @@ if TYPE_CHECKING:
     from typing import Mapping, Optional, Sequence
 
     from .apply import Transaction
+    from .cni import Request
     from .config import PluginConfig
     from .log import Log
     from .netlink import RouteSocket
-    from .plan import Observed, Plan, Step, Targets
+    from .plan import Observed, Plan, Step
 
 
-def _config(request: Request, need_prev_result: bool = True) -> PluginConfig:
+def load_config(request: Request, need_prev_result: bool = True) -> PluginConfig:
+    """The plugin config of this invocation, its warnings logged."""
     from .config import parse_config
 
-    config = parse_config(request.config, request.cni_version)
+    config = parse_config(request.document, request.cni_version)
     if need_prev_result and config.prev_result is None:
         raise CniError(
             INVALID_CONFIG,
@@ -44,7 +47,7 @@ def _config(request: Request, need_prev_result: bool = True) -> PluginConfig:
     return config
 
 
-def _report(log: Log, steps: Sequence[Step], names: Mapping[int, str]) -> None:
+def report(log: Log, steps: Sequence[Step], names: Mapping[int, str]) -> None:
     from .plan import describe_step
 
     if log.level >= INFO:
@@ -52,97 +55,83 @@ def _report(log: Log, steps: Sequence[Step], names: Mapping[int, str]) -> None:
             log.info(f"{describe_step(step, names)} ({step.reason})")
 
 
-def ra_settings(config: PluginConfig, chosen: Targets, links: Mapping[str, int]) -> Mapping[str, Mapping[str, int]]:
-    """Where a rule deletes routes, the RA settings of the target interfaces."""
-    from . import plan, sysctl
-    from .plan import RA_SETTINGS
-
-    if not plan.deletes_routes(config):
-        return {}
-    return sysctl.ipv6_settings([name for name in chosen.names if name in links], RA_SETTINGS)
-
-
-def observe(config: PluginConfig, chosen: Targets, links: dict[str, int], sock: RouteSocket) -> Observed:
+def observe(config: PluginConfig, links: Mapping[str, int], sock: RouteSocket, routes: bool, ra_settings: bool) -> Observed:
     """What the plan needs from the namespace (entered already), read once:
-    the routes on the target interfaces, and their RA settings."""
-    from .plan import Observed
+    the routes with a next hop on the target interfaces (unless the plan
+    can do without), and their RA settings where a rule deletes routes."""
+    from . import netlink, plan, sysctl
 
-    return Observed(links, sock.routes(list(links.values())), ra_settings(config, chosen, links))
+    names = netlink.LinkNames()  # the kernel's names: a target may be given by an altname
+    found: Mapping[str, Mapping[str, int]] = {}
+    if ra_settings and plan.deletes_routes(config):
+        found = sysctl.ipv6_settings([names[index] for index in links.values()], plan.RA_SETTINGS)
+    return plan.Observed(links, names, sock.routes(list(links.values())) if routes else None, found)
 
 
-def add_in_namespace(config: PluginConfig, ifname: str, path: str, log: Log, apply: bool) -> tuple[Plan, Mapping[int, str]]:
-    """Enter the namespace at `path` and plan ADD there; with `apply`, also
-    make the changes, all or nothing. Returns the plan and the interface
-    names by index. `route-override explain` is this without `apply`.
-
-    The RA settings come first, before the routes are read: a Router
-    Advertisement after that cannot add a route, and one before it added
-    its route in time to be read and deleted."""
+def add(config: PluginConfig, ifname: str, netns_path: str, log: Log, apply: bool) -> tuple[Plan, Mapping[int, str]]:
+    """ADD in the namespace at `netns_path`; without `apply`, what it would
+    do (`route-override explain`). Returns the plan and interface names."""
     from . import netlink, plan
+    from .apply import Transaction
 
     chosen = plan.targets(config.prev_result, ifname)
-    netns.enter(path)
+    netns.enter(netns_path)  # protect: one run per namespace at a time
     links = netlink.require_links(chosen.names)
-    names = netlink.LinkNames(links)
-    ipv6 = ra_settings(config, chosen, links)
-    first = plan.ra_steps(config, chosen, links, ipv6)
     with netlink.RouteSocket() as sock:
-        transaction = None
-        if apply:
-            from .apply import Transaction
-
-            transaction = Transaction(sock, names)
-            made = None if plan.deletes_routes(config) else _additions_alone(config, chosen, links, transaction, log)
-            if made is not None:
-                return made, names
-            transaction.apply(first)
+        seen = observe(config, links, sock, routes=False, ra_settings=True)
+        transaction = Transaction(sock, seen.names) if apply else None
         try:
-            seen = plan.Observed(links, sock.routes(list(links.values())), plan.settings_after(ipv6, first))
+            guard = plan.ra_guard(config, chosen, seen)
+            _make(transaction, guard)  # protect: no RA puts back what is deleted next
+            seen = observe(config, links, sock, routes=plan.reads_routes(config) or not apply, ra_settings=True)
             changes = plan.plan_add(config, chosen, seen)
             log.debug(
                 f"interfaces {', '.join(chosen.names)} (adding to {chosen.add_to}); "
-                f"{len(seen.routes)} routes on them; {len(first) + len(changes.steps)} changes planned"
+                + (f"{len(seen.routes)} routes on them; " if seen.routes is not None else "their routes not read; ")
+                + f"{len(guard) + len(changes.steps)} changes planned"
             )
-            if transaction is not None:
-                transaction.apply(changes.steps)
+            if not _made_or_present(transaction, changes, seen):
+                seen = observe(config, links, sock, routes=True, ra_settings=True)
+                changes = plan.plan_add(config, chosen, seen)
+                _make(transaction, changes.steps)
         except BaseException:
             if transaction is not None:
-                transaction.rollback()  # the RA settings, when reading the routes failed
+                transaction.rollback()  # the RA guard, when reading the routes failed
             raise
-    return plan.Plan(tuple(first) + changes.steps, changes.result), names
+    return plan.Plan(tuple(guard) + changes.steps, changes.result), seen.names
 
 
-def _additions_alone(config: PluginConfig, chosen: Targets, links: dict[str, int], transaction: Transaction, log: Log) -> Optional[Plan]:
-    """When no rule deletes routes: the additions made without reading the
-    table, which may hold a hundred thousand routes of other interfaces
-    (the kernel walks them all for any dump). None when the kernel says a
-    route exists already: all is undone, and the caller plans from the
-    routes, which tell the same route (kept) from another (refused)."""
-    from . import plan
+def _make(transaction: Optional[Transaction], steps: Sequence[Step]) -> None:
+    if transaction is not None:
+        transaction.apply(steps)
+
+
+def _made_or_present(transaction: Optional[Transaction], changes: Plan, seen: Observed) -> bool:
+    """Apply a plan; False when it was made without reading the routes and
+    the kernel says one of its routes exists already (all is undone then):
+    only the routes tell the same route (kept) from another (refused)."""
     from .apply import Refused
 
-    additions = plan.plan_add(config, chosen, plan.Observed(links, (), {}))
     try:
-        transaction.apply(additions.steps)
+        _make(transaction, changes.steps)
     except Refused as refusal:
-        if refusal.errnos != {errno.EEXIST}:
-            raise
-        return None
-    log.debug(f"added to {chosen.add_to} without reading its routes")
-    return additions
+        if seen.routes is None and refusal.errnos == {errno.EEXIST}:
+            return False
+        raise
+    return True
 
 
 def cmd_add(request: Request) -> dict:
-    config = _config(request)
+    config = load_config(request)
     from .result import render_result
 
-    changes, names = add_in_namespace(config, request.ifname, request.netns, request.log, apply=True)
-    _report(request.log, changes.steps, names)
+    changes, names = add(config, request.ifname, request.netns, request.log, apply=True)
+    report(request.log, changes.steps, names)
     return render_result(changes.result, config.cni_version)
 
 
 def cmd_check(request: Request) -> None:
-    config = _config(request)
+    config = load_config(request)
     if config.skipcheck:
         return None
     from . import netlink, plan
@@ -151,7 +140,7 @@ def cmd_check(request: Request) -> None:
     netns.enter(request.netns)
     links = netlink.require_links(chosen.names)
     with netlink.RouteSocket() as sock:
-        problems = plan.check(config, chosen, observe(config, chosen, links, sock), netlink.LinkNames(links))
+        problems = plan.check(config, chosen, observe(config, links, sock, routes=True, ra_settings=True))
     if problems:
         more = f" (and {len(problems) - 1} more, in details)" if len(problems) > 1 else ""
         raise CniError(CHECK_FAILED, problems[0] + more, "; ".join(problems[1:]))
@@ -163,7 +152,8 @@ def cmd_del(request: Request) -> None:
     prevResult means there is nothing left to remove. So does an invalid
     config: ADD refused it, so it added nothing (and a runtime that DELs
     after a failed ADD must not be stuck retrying). A route the kernel
-    refuses to delete is logged, and the rest is still removed."""
+    refuses to delete is logged, and the rest is still removed. The RA
+    settings stay: the container is going away."""
     if not request.netns:
         return None
     try:
@@ -173,7 +163,7 @@ def cmd_del(request: Request) -> None:
             return None  # the namespace is gone (or was never one): nothing of ours is left
         raise
     try:
-        config = _config(request, need_prev_result=False)
+        config = load_config(request, need_prev_result=False)
     except CniError as error:
         request.log.error(f"nothing to remove under an invalid config: {error.msg}")
         return None
@@ -186,13 +176,13 @@ def cmd_del(request: Request) -> None:
     links = netlink.link_indexes(chosen.names)
     if not links:
         return None
-    names = netlink.LinkNames(links)
     with netlink.RouteSocket() as sock:
-        removal = plan.plan_del(config, chosen, plan.Observed(links, sock.routes(list(links.values())), {}))  # DEL leaves the RA settings
+        seen = observe(config, links, sock, routes=True, ra_settings=False)
+        removal = plan.plan_del(config, chosen, seen)
         refused = best_effort(sock, removal.route_steps)
     for step, words in refused.items():
-        request.log.error(f"{step.reason}: cannot {plan.describe_step(step, names)}: {words}; left in place")
-    _report(request.log, [step for step in removal.route_steps if step not in refused], names)
+        request.log.error(f"{step.reason}: cannot {plan.describe_step(step, seen.names)}: {words}; left in place")
+    report(request.log, [step for step in removal.route_steps if step not in refused], seen.names)
     return None
 
 

@@ -69,4 +69,7 @@ def record(cls: type[T]) -> type[T]:
 
 def replace(obj: T, **changes: Any) -> T:
     """A copy of record `obj` with some fields changed."""
+    unknown = changes.keys() - obj._fields  # type: ignore[attr-defined]
+    if unknown:
+        raise TypeError(f"{type(obj).__name__} has no field {', '.join(sorted(unknown))}")
     return type(obj)(**{name: changes[name] if name in changes else getattr(obj, name) for name in obj._fields})  # type: ignore[attr-defined]

@@ -14,8 +14,8 @@ from .versions import INTERFACES_SINCE, ROUTE_FIELDS_SINCE, UNVERSIONED_IPS_SINC
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Optional
-    from .fields import IPAddress, IPInterface, IPNetwork
+    from typing import Any, Collection, Optional
+    from .addresses import Address, InterfaceAddress, Network
 
 # Route fields the spec added in 1.1.0, with their JSON type bounds.
 EXTRA_ROUTE_FIELDS = {
@@ -35,9 +35,9 @@ class Route:
     next hops of a multipath route; a route has `gw` or `gws`, never both.
     """
 
-    dst: IPNetwork
-    gw: Optional[IPAddress] = None
-    gws: tuple[IPAddress, ...] = ()
+    dst: Network
+    gw: Optional[Address] = None
+    gws: tuple[Address, ...] = ()
     mtu: Optional[int] = None
     advmss: Optional[int] = None
     priority: Optional[int] = None
@@ -61,8 +61,8 @@ class Interface:
 
 @record
 class IPConfig:
-    address: IPInterface
-    gateway: Optional[IPAddress] = None
+    address: InterfaceAddress
+    gateway: Optional[Address] = None
     interface: Optional[int] = None  # index into Result.interfaces
 
     @property
@@ -77,7 +77,7 @@ class Result:
     routes: tuple[Route, ...] = ()
     dns: Optional[dict] = None
 
-    def gateway(self, version: int, interface: Optional[int] = None) -> Optional[IPAddress]:
+    def gateway(self, version: int, interface: Optional[int] = None) -> Optional[Address]:
         """The gateway a gw-less route of this IP version goes via.
 
         The spec's rule: the gateway of the `ips` entry of the same family,
@@ -95,14 +95,15 @@ class Result:
                 unnamed = ip.gateway
         return unnamed
 
-    def without_gateways(self) -> "Result":
-        return replace(self, ips=tuple(replace(ip, gateway=None) for ip in self.ips))
+    def without_gateways(self, versions: Collection[int] = (4, 6)) -> "Result":
+        """The result without the ips gateways of these IP versions."""
+        return replace(self, ips=tuple(replace(ip, gateway=None) if ip.version in versions else ip for ip in self.ips))
 
 
 # ---- parsing -------------------------------------------------------------
 
 
-def gateways(obj: dict, path: str, dst: IPNetwork) -> tuple[IPAddress, ...]:
+def gateways(obj: dict, path: str, dst: Network) -> tuple[Address, ...]:
     """The next hops of a route object: `gws` followed by `gw` unless `gws`
     has it (the merge rule of the CNI ECMP proposal); () without either.
 
@@ -110,7 +111,7 @@ def gateways(obj: dict, path: str, dst: IPNetwork) -> tuple[IPAddress, ...]:
     original writes it into results. In `gws` it is an error, as is any
     address of the other family or one listed twice.
     """
-    hops: list[IPAddress] = []
+    hops: list[Address] = []
     if obj.get("gws") is not None:
         gws_path = fields.key_path(path, "gws")
         items = obj["gws"]
@@ -159,7 +160,7 @@ def extras_of(route: Any) -> dict[str, int]:
     return {key: getattr(route, key) for key in EXTRA_ROUTE_FIELDS if getattr(route, key) is not None}
 
 
-def route(dst: IPNetwork, hops: tuple[IPAddress, ...], **extras: Any) -> Route:
+def route(dst: Network, hops: tuple[Address, ...], **extras: Any) -> Route:
     """A result route through `hops`: `gw` for one, `gws` for several."""
     if len(hops) > 1:
         return Route(dst=dst, gws=hops, **extras)

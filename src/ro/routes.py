@@ -16,7 +16,7 @@ from .record import hidden, record
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Mapping, Optional
-    from .fields import IPAddress, IPNetwork
+    from .addresses import Address, Network
 
 MAIN_TABLE = 254
 SCOPE_UNIVERSE = 0
@@ -38,7 +38,12 @@ DEFAULT_PRIORITY = {4: 0, 6: 1024}
 # error, hiding every route after it). 128 IPv6 next hops still fit in a dump
 # message of a reader with a 4 KB buffer; far beyond any real ECMP width.
 MAX_NEXT_HOPS = {4: 128, 6: 128}
-_SHOWN_HOPS = 4  # in words for people: a route's first next hops, then how many in all
+# The largest route mtu and advmss the kernel stores as given, in both
+# families: ip_metrics_convert() lowers anything above to these without a
+# word, so the route would not be the one asked for (and a second ADD would
+# find it and fail with "File exists").
+LARGEST_METRICS = {"mtu": 65535 - 15, "advmss": 65535 - 40}
+SHOWN_HOPS = 4  # in words for people: a route's first next hops, then how many in all
 
 
 def effective_priority(version: int, priority: Optional[int]) -> int:
@@ -52,12 +57,16 @@ class NextHop:
     (of the other family for an IPv4 route via an IPv6 next hop)."""
 
     oif: Optional[int]
-    gateway: Optional[IPAddress] = None
+    gateway: Optional[Address] = None
     weight: int = 1
     flags: int = 0  # RTNH_F_ONLINK and the like, as the kernel reports them
+    # The kernel's own struct rtnexthop of a multipath route's next hop, with
+    # its attributes (encapsulation, realm, whatever a kernel adds): a route
+    # that loses other next hops keeps this one exactly (ro.route_messages).
+    wire: bytes = hidden(default=b"")
 
     @property
-    def way(self) -> tuple[Optional[int], Optional[IPAddress]]:
+    def way(self) -> tuple[Optional[int], Optional[Address]]:
         """What makes two next hops the same way out."""
         return self.oif, self.gateway
 
@@ -66,7 +75,7 @@ class NextHop:
 class KernelRoute:
     """A route as the kernel holds it (or as this plugin will add it)."""
 
-    dst: IPNetwork
+    dst: Network
     hops: tuple[NextHop, ...]  # none for blackhole, unreachable and similar routes
     table: int = MAIN_TABLE
     priority: int = 0
@@ -74,7 +83,7 @@ class KernelRoute:
     protocol: int = 0
     type: int = RTN_UNICAST
     tos: int = 0
-    src: Optional[IPNetwork] = None  # the source prefix of a source-specific (IPv6 "from") route
+    src: Optional[Network] = None  # the source prefix of a source-specific (IPv6 "from") route
     nhid: Optional[int] = None  # the nexthop object the route uses, if any
     mtu: Optional[int] = None
     advmss: Optional[int] = None
@@ -102,7 +111,7 @@ class KernelRoute:
         return {hop.oif for hop in self.hops}
 
 
-def is_default(dst: IPNetwork) -> bool:
+def is_default(dst: Network) -> bool:
     return dst.prefixlen == 0
 
 
@@ -131,8 +140,8 @@ def describe(route: KernelRoute, names: Mapping[int, str]) -> str:
     if len(route.hops) == 1:
         text += " " + describe_hop(route.hops[0], names, version)
     else:
-        text += "".join(f" nexthop {describe_hop(hop, names, version)}" for hop in route.hops[:_SHOWN_HOPS])
-        if len(route.hops) > _SHOWN_HOPS:
+        text += "".join(f" nexthop {describe_hop(hop, names, version)}" for hop in route.hops[:SHOWN_HOPS])
+        if len(route.hops) > SHOWN_HOPS:
             text += f" ... ({len(route.hops)} next hops)"
     if route.table != MAIN_TABLE:
         text += f" table {TABLE_NAMES.get(route.table, route.table)}"

@@ -41,8 +41,8 @@ class Chain:
 
 
 # host-local hands out a gateway in ips; the static config here gives routes
-# explicit gws instead (with an ips gateway, static's own CHECK fails once
-# flushgateway has dropped it: see test_libcni.py).
+# explicit gws instead (test_libcni.py runs static with an address gateway
+# too: flushgateway keeps it in the result, where static's CHECK looks).
 BRIDGE = Chain("bridge", "203.0.113.0/24", "203.0.113.1", "203.0.113.254", ips_gateway=True)
 MACVLAN = Chain("macvlan", "198.51.100.0/24", "198.51.100.1", "198.51.100.254", ips_gateway=False)
 

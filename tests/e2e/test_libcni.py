@@ -161,18 +161,43 @@ def test_gw_less_addroutes_without_an_ips_gateway_are_on_link_and_check_passes(
     ok(cni("del", conf, container))
 
 
-def test_static_with_a_gateway_fails_its_own_check_after_flushgateway(cni: Client, container: Namespace, tmp_path: Path) -> None:
-    """flushgateway drops the ips gateways from the result (by design, as the
-    Go original does); static 1.1.1's CHECK then misses the gateway it
-    configured. Configure routes with gw instead (as MACVLAN does) when
-    CHECK matters."""
-    conf = write_json(
-        tmp_path / "net.conflist", conflist(MACVLAN, "1.0.0", tmp_path, {"flushgateway": True}, static_gateway=True)
-    )
-    ok(cni("add", conf, container))
-    assert not any(route.startswith("default") for route in container.routes(4))
-    failed = cni("check", conf, container)
-    assert failed.returncode == 1 and "static: Failed to match addr 198.51.100.10" in failed.stderr
+# The README's chain in each family: static IPAM with an address `gateway`,
+# IPAM routes (a default and one more), then flushgateway, delroutes and
+# addroutes (via the old gateway and another router).
+STATIC_FAMILIES = {
+    4: dict(address="198.51.100.10/24", gateway="198.51.100.1", default="0.0.0.0/0", gone="10.123.0.0/16", kept="10.124.0.0/16",
+            added="10.200.0.0/16", other="198.51.100.254"),
+    6: dict(address="2001:db8:64::10/64", gateway="2001:db8:64::1", default="::/0", gone="2001:db8:123::/48", kept="2001:db8:124::/48",
+            added="2001:db8:200::/48", other="2001:db8:64::fe"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("version", ["0.4.0", "1.0.0"])
+@pytest.mark.parametrize("family", [4, 6])
+def test_static_with_a_gateway_passes_check_right_after_add_under_flushgateway(
+    cni: Client, container: Namespace, tmp_path: Path, family: int, version: str
+) -> None:
+    """Issue 16.1: CRI-O runs CHECK after every ADD and fails the pod when it
+    fails. static's CHECK wants the gateway it configured in the result's
+    ips, so flushgateway keeps it there (it adds no route: the spec); the
+    routes that stay say where they go."""
+    f = STATIC_FAMILIES[family]
+    macvlan = {
+        "type": "macvlan", "master": "mvup", "mode": "bridge",
+        "ipam": {"type": "static", "addresses": [{"address": f["address"], "gateway": f["gateway"]}],
+                 "routes": [{"dst": f["default"]}, {"dst": f["gone"]}, {"dst": f["kept"], "gw": f["gateway"]}]},
+    }  # fmt: skip
+    route_override = {
+        "type": "route-override", "flushgateway": True, "delroutes": [{"dst": f["gone"]}],
+        "addroutes": [{"dst": f["added"], "gw": f["other"]}, {"dst": "10.201.0.0/16" if family == 4 else "2001:db8:201::/48", "gw": f["gateway"]}],
+    }  # fmt: skip
+    conf = write_json(tmp_path / "net.conflist", {"cniVersion": version, "name": "ro-static", "plugins": [macvlan, route_override]})
+    result = json.loads(ok(cni("add", conf, container)).stdout)
+    assert [ip.get("gateway") for ip in result["ips"]] == [f["gateway"]]
+    assert {route["dst"] for route in result["routes"]} == {f["kept"], f["added"], route_override["addroutes"][1]["dst"]}
+    routes = {r["dst"]: r.get("gateway") for r in container.routes_detailed(family) if r.get("dev") == "eth0"}
+    assert "default" not in routes and f["gone"] not in routes and routes[f["kept"]] == f["gateway"]
+    ok(cni("check", conf, container))
     ok(cni("del", conf, container))
 
 

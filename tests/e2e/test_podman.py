@@ -9,6 +9,7 @@ containers.conf, storage and network config directory.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 from typing import Iterator
@@ -17,7 +18,7 @@ import pytest
 
 from chains import ACCEPT_RA_DEFRTR, CLEAN_PATH, ipv6_defaults, need, wait_for_ra_default, write_json
 from images import busybox_rootfs_tar, podman_storage
-from netns import Namespace
+from netns import Namespace, ip
 from router import wait_for_advertisements
 
 IMAGE = "localhost/ro-e2e-busybox:latest"
@@ -82,6 +83,26 @@ network_config_dir = "{networks}"
         networks / "ro-ra.conflist",
         bridge_network("ro-ra", "ro-ra0", "192.0.2.0/24", "192.0.2.1", [{"dst": "0.0.0.0/0"}], {"flushgateway": True}, tmp_path),
     )
+    # The README's chain, in both families: macvlan on a veth of the node,
+    # static IPAM whose addresses have a gateway, then flushgateway.
+    ip("link", "add", "ro-mv0", "type", "veth", "peer", "name", "ro-mv1", ns=node.name)
+    ip("link", "set", "ro-mv0", "up", ns=node.name)
+    ip("link", "set", "ro-mv1", "up", ns=node.name)
+    write_json(
+        networks / "ro-static.conflist",
+        {
+            "cniVersion": "1.0.0",
+            "name": "ro-static",
+            "plugins": [
+                {"type": "macvlan", "master": "ro-mv0", "mode": "bridge", "ipam": {
+                    "type": "static",
+                    "addresses": [{"address": "198.51.100.10/24", "gateway": "198.51.100.1"}, {"address": "2001:db8:64::10/64", "gateway": "2001:db8:64::1"}],
+                    "routes": [{"dst": "0.0.0.0/0"}, {"dst": "::/0"}, {"dst": "10.123.0.0/16", "gw": "198.51.100.1"}],
+                }},
+                {"type": "route-override", "flushgateway": True, "addroutes": [{"dst": "10.200.0.0/16", "gw": "198.51.100.254"}, {"dst": "2001:db8:200::/48", "gw": "2001:db8:64::fe"}]},
+            ],
+        },
+    )  # fmt: skip
     with podman_storage(tmp_path) as storage:
         client = Podman(tmp_path, storage, node)
         imported = client("import", str(busybox_rootfs_tar(tmp_path)), IMAGE)
@@ -103,7 +124,28 @@ def routes_of(text: str, dev: str) -> set[str]:
 def test_podman_sees_the_networks(podman: Podman) -> None:
     """podman drops, silently, a network whose plugins fail VERSION."""
     listed = podman("network", "ls", "--format", "{{.Name}}")
-    assert {"ro-a", "ro-b", "ro-ra"} <= set(listed.stdout.split()), listed.stderr
+    assert {"ro-a", "ro-b", "ro-ra", "ro-static"} <= set(listed.stdout.split()), listed.stderr
+
+
+def test_the_readme_chain_with_static_gateways_runs_under_podman(podman: Podman) -> None:
+    """Issue 16.1: flushgateway deletes the default routes of both families
+    and keeps static's gateways in the result (podman shows them as the
+    network's gateway; they add no route), so the chain's CHECK would pass."""
+    start(podman, "ro-static-ctr", "ro-static")
+    v4 = podman("exec", "ro-static-ctr", "ip", "route").stdout
+    v6 = podman("exec", "ro-static-ctr", "ip", "-6", "route").stdout
+    assert routes_of(v4, "eth0") == {
+        "10.123.0.0/16 via 198.51.100.1 dev eth0",
+        "10.200.0.0/16 via 198.51.100.254 dev eth0",
+        "198.51.100.0/24 dev eth0 scope link src 198.51.100.10",
+    }
+    assert not any(line.startswith("default") for line in v6.splitlines()), v6
+    assert any(line.startswith("2001:db8:200::/48 via 2001:db8:64::fe dev eth0") for line in v6.splitlines()), v6
+    network = podman("inspect", "--format", "{{json .NetworkSettings.Networks}}", "ro-static-ctr")
+    settings = json.loads(network.stdout)["ro-static"]
+    assert (settings["Gateway"], settings["IPv6Gateway"]) == ("198.51.100.1", "2001:db8:64::1"), network.stderr
+    removed = podman("rm", "--force", "ro-static-ctr")
+    assert removed.returncode == 0 and "error" not in removed.stderr.lower(), removed.stderr
 
 
 def test_podman_run_shows_the_overridden_routes(podman: Podman) -> None:

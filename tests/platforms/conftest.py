@@ -14,6 +14,8 @@ from typing import Callable, Iterator
 
 import pytest
 
+from images import podman_storage
+from installer_index import Index, build
 from pythons import Python, Spec, materialize, proven
 from runner import PLUGIN
 
@@ -52,6 +54,17 @@ def made(work: Path, plugin: Path) -> Callable[[Spec], Python]:
         return made
 
     return make
+
+
+@pytest.fixture(scope="session")
+def index(work: Path, plugin: Path) -> Iterator[Index]:
+    """The installer image index, built into a storage under the session's directory: images and pushed layouts go with it."""
+    for tool in ("buildah", "podman"):
+        if not shutil.which(tool):
+            pytest.fail(f"{tool} is missing: make setup installs it")
+    (work / "image").mkdir()
+    with podman_storage(work / "image") as storage:
+        yield Index(storage, build(storage))
 
 
 @pytest.fixture(params=proven(), ids=lambda spec: spec.name)

@@ -1,6 +1,12 @@
 """The python3s the built file is proven on, and how to run the file with each.
 
-Three kinds, one interface (`Python`):
+Four kinds, one interface (`Python`):
+- bundled: each platform's bundled runtime (build/runtime.py), installed with
+  the plugin by installer/install.sh into a bin dir with no python3 on PATH;
+  natively the kernel runs the plugin's first line, as on a node; other
+  architectures run what that line names (`<runtime>.start`, whose own
+  first line is `ld.so python3`) under qemu-user, as the kernel would with
+  binfmt.
 - emulated: another architecture's Debian bookworm python3 under qemu-user,
   with no binfmt registration: `python3` on PATH is a script that runs
   `qemu-<arch>-static -L ROOT ROOT/usr/bin/python3`. The file's /bin/sh
@@ -21,6 +27,7 @@ import platform
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +54,7 @@ class Platform:
     oci: str  # linux/arm64
     debian: str  # arm64
     qemu: str  # aarch64
+    release: str  # trixie: the Debian release of its bundled runtime
 
     @property
     def arch(self) -> str:
@@ -68,15 +76,16 @@ class Spec:
     """What to prove the file on, known at collection time (nothing unpacked yet)."""
 
     name: str
-    kind: str  # emulated, chrooted, installed
+    kind: str  # bundled, emulated, chrooted, installed
     suite: str = "bookworm"
     platform: Platform = field(default_factory=host_platform)
     path: str = ""  # installed: its python3
 
 
 def proven() -> list[Spec]:
-    """Every other architecture, every Debian suite, every CPython 3.9+ installed here."""
-    specs = [Spec(p.arch, "emulated", platform=p) for p in platforms() if p != host_platform()]
+    """Every platform's bundled runtime, every other architecture, every Debian suite, every CPython 3.9+ installed here."""
+    specs = [Spec(f"bundled-{p.arch}", "bundled", platform=p) for p in platforms()]
+    specs += [Spec(p.arch, "emulated", platform=p) for p in platforms() if p != host_platform()]
     specs += [Spec(suite, "chrooted", suite=suite) for suite in SUITES]
     specs += [
         Spec(f"installed-{dotted(version)}", "installed", path=str(python)) for version, python in installed() if version >= FLOOR
@@ -121,9 +130,42 @@ class Python:
         return {"version": version, "machine": machine, "byteorder": byteorder}
 
 
+def bundled(spec: Spec, work: Path, plugin: Path) -> Python:
+    """The plugin and `spec`'s runtime as the installer lays them out, in work/bin."""
+    subprocess.run([sys.executable, "build/runtime.py", spec.platform.arch], cwd=ROOT, check=True, capture_output=True)
+    bin_dir = work / "bin"
+    bin_dir.mkdir()
+    install = [
+        "dash", str(ROOT / "installer" / "install.sh"), "--source", str(plugin),
+        "--runtime", str(ROOT / ".cache" / "runtime" / spec.platform.arch),
+        "--dest-dir", str(bin_dir), "--host-dest-dir", str(bin_dir),
+    ]  # fmt: skip
+    subprocess.run(install, check=True, capture_output=True)
+    installed = bin_dir / "route-override"
+    (runtime,) = [p for p in bin_dir.glob(".route-override-*") if p.is_dir()]
+    wrappers = work / "wrappers"  # nothing else on PATH: no python3 of the host's to fall back to
+    wrappers.mkdir()
+    python3 = wrappers / "python3"
+    if spec.platform == host_platform():
+        runner, plugin_command = f"{runtime}/ld.so {runtime}/python3", str(installed)
+    else:  # what the kernel's binfmt would do with the first line, done by hand
+        qemu = f"/usr/bin/qemu-{spec.platform.qemu}-static"
+        runner = f"{qemu} {runtime}/ld.so {runtime}/python3"
+        emulated = wrappers / "route-override"
+        emulated.write_text(f'#!/bin/sh\nexec {runner} {runtime}.start {installed} "$@"\n')
+        emulated.chmod(0o755)
+        plugin_command = str(emulated)
+    python3.write_text(f'#!/bin/sh\nexec {runner} "$@"\n')
+    python3.chmod(0o755)
+    env = {"PATH": str(wrappers), "SHIV_ROOT": str(work / "cache")}
+    return Python(spec, installed, [], plugin_command, str(python3), [HOST_PYTHON, str(TIMER)], env)
+
+
 def materialize(spec: Spec, work: Path, plugin: Path) -> Python:
     """Unpack (or find) `spec`'s python3 under `work` and say how to run `plugin` with it."""
     work.mkdir(parents=True)
+    if spec.kind == "bundled":
+        return bundled(spec, work, plugin)
     if spec.kind == "chrooted":
         root = unpack(spec.suite, spec.platform.debian, ["python3", "dash"], work / "root")
         for inside in ("opt", "run/netns", "proc"):

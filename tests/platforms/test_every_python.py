@@ -36,9 +36,12 @@ def dual_stack(pod: Pod) -> Pod:
 
 
 def test_the_same_file_runs_and_names_the_python_it_ran_on(python: Python, plugin: Path) -> None:
-    assert python.file.read_bytes() == plugin.read_bytes()
+    if python.spec.kind == "bundled":  # the installer rewrote lines 1 and 3 (the runtime's paths), nothing else
+        assert python.file.read_bytes().split(b"\n", 3)[3] == plugin.read_bytes().split(b"\n", 3)[3]
+    else:
+        assert python.file.read_bytes() == plugin.read_bytes()
     seen = python.describe()
-    if python.spec.kind == "emulated":  # the python3 the file found is that architecture's
+    if python.spec.kind in ("emulated", "bundled"):  # the python3 the file found is that architecture's
         assert seen["machine"] == python.spec.platform.qemu
         assert seen["byteorder"] == ("big" if python.spec.platform.arch == "s390x" else "little")
     versions = cni(python, "VERSION", {"cniVersion": "1.1.0"}, netns=None, ifname=None, container_id=None).ok()
@@ -61,7 +64,7 @@ def test_add_check_del_on_a_real_namespace(python: Python, pod: Pod) -> None:
     result = cni(python, "ADD", config, netns=pod.path).ok()
     assert pod.routes(4) == CONNECTED[4] | {"10.20.0.0/16 via 192.168.50.254 dev net1"}
     assert pod.routes(6) == CONNECTED[6] | {"2001:db8:20::/48 via 2001:db8:50::fe dev net1"}
-    assert result["routes"] == ADDED and not any("gateway" in entry for entry in result["ips"])
+    assert result["routes"] == ADDED and all("gateway" in entry for entry in result["ips"])  # flushgateway keeps them (issue 16.1)
     cni(python, "CHECK", chained(config, result), netns=pod.path).ok()
     pod.route("add", "10.10.0.0/16", "via", "192.168.50.1", "dev", "net1")  # a deleted route comes back
     assert cni(python, "CHECK", chained(config, result), netns=pod.path).code == 103

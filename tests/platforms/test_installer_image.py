@@ -1,7 +1,8 @@
 """The installer image index, as `make image` builds it (build/image.sh), into
 a temporary storage, offline: it lists every platform of build/platforms,
-pushes whole (`buildah manifest push --all`), is reproducible, and each
-platform's image, run with least privilege, installs the plugin atomically.
+pushes whole (`buildah manifest push --all`), is reproducible, at most 8 MB
+compressed per platform, and each platform's image, run with least
+privilege, installs its runtime and the plugin atomically.
 
 The other architectures' images run without binfmt: their own busybox runs
 under qemu-user, which the test makes the container's first process (the
@@ -12,39 +13,14 @@ binfmt, and the entrypoint's copy uses only applets busybox runs in-process.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-from images import podman_storage
+from installer_index import NAME, Index, build
 from pythons import Platform, host_platform, platforms
 from runner import ROOT
-
-NAME = "localhost/route-override-installer:test"
-
-
-@dataclass
-class Index:
-    storage: list[str]
-    manifest: dict  # the manifest list as buildah keeps it
-
-    def instance(self, platform: Platform) -> str:
-        (digest,) = [m["digest"] for m in self.manifest["manifests"] if f"linux/{m['platform']['architecture']}" == platform.oci]
-        return f"{NAME.split(':')[0]}@{digest}"
-
-
-def build(storage: list[str]) -> dict:
-    done = subprocess.run(
-        ["build/image.sh", NAME], cwd=ROOT, env={**os.environ, "STORAGE": " ".join(storage)}, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    inspect = subprocess.run(["buildah", *storage, "manifest", "inspect", NAME], capture_output=True, text=True, check=True)
-    return json.loads(inspect.stdout)
 
 
 def push(index: Index, oci: Path) -> tuple[str, int]:
@@ -54,17 +30,6 @@ def push(index: Index, oci: Path) -> tuple[str, int]:
     )
     (pushed,) = json.loads((oci / "index.json").read_text())["manifests"]
     return pushed["digest"], sum(blob.stat().st_size for blob in (oci / "blobs" / "sha256").iterdir())
-
-
-@pytest.fixture(scope="module")
-def index(work: Path, plugin: Path) -> Iterator[Index]:
-    """Built into a storage under the session's directory: images and pushed layouts go with it."""
-    for tool in ("buildah", "podman"):
-        if not shutil.which(tool):
-            pytest.fail(f"{tool} is missing: make setup installs it")
-    (work / "image").mkdir()
-    with podman_storage(work / "image") as storage:
-        yield Index(storage, build(storage))
 
 
 def test_the_index_lists_every_platform_pushes_whole_and_is_reproducible(index: Index, work: Path, covered: list[str]) -> None:
@@ -100,17 +65,62 @@ def test_each_platforms_entrypoint_installs_the_plugin_atomically(
         "podman", *index.storage, "--runtime", "runc", "--cgroup-manager", "cgroupfs", "--events-backend", "file",
         "run", "--rm", "--network", "none", "--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
         "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", *emulation,
-        "-v", f"{host_bin}:/host/opt/cni/bin", "-v", "/usr:/host/usr:ro",
+        "-v", f"{host_bin}:/host/opt/cni/bin", "-e", f"RO_HOST_DEST_DIR={host_bin}",
         "--entrypoint", json.dumps(entrypoint), image, "--mode", "init",
     ]  # fmt: skip
     with old.open("rb") as running:  # as a runtime that started the old plugin holds it
         done = subprocess.run(run, capture_output=True, text=True)
         assert done.returncode == 0, done.stdout + done.stderr
         assert running.read() == b"the plugin before the upgrade"  # replaced by a rename, not rewritten in place
-    assert "host python: /usr/bin/python3" in done.stdout and "installed /route-override" in done.stdout
+    assert "installed runtime" in done.stdout and "installed /route-override" in done.stdout
     installed = host_bin / "route-override"
-    assert installed.read_bytes() == plugin.read_bytes() and installed.stat().st_mode & 0o777 == 0o755
-    assert sorted(p.name for p in host_bin.iterdir()) == ["route-override"]  # no temporary left
+    (runtime,) = [p for p in host_bin.glob(".route-override-*") if p.is_dir()]
+    assert f"from Debian {platform.release} {platform.debian}" in done.stdout
+    assert installed.read_bytes().split(b"\n", 3)[3] == plugin.read_bytes().split(b"\n", 3)[3]
+    assert installed.read_bytes().startswith(f"#!{runtime}.start\n".encode())
+    assert Path(f"{runtime}.start").read_text().startswith(f"#!{runtime}/ld.so {runtime}/python3\n")
+    assert installed.stat().st_mode & 0o777 == 0o755
+    assert sorted(p.name for p in host_bin.iterdir()) == [
+        runtime.name,
+        f"{runtime.name}.start",
+        "route-override",
+    ]  # no temporary left
     assert "skipped" in subprocess.run(run, capture_output=True, text=True).stdout
-    version = subprocess.run([str(installed), "--version"], env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True)
-    assert version.returncode == 0 and version.stdout.startswith("route-override 0.1.0")
+    if platform == host_platform():  # the kernel runs its first line: no python3 on PATH, none needed
+        version = [str(installed), "--version"]
+    else:  # what binfmt would do with that line
+        version = [
+            f"/usr/bin/qemu-{platform.qemu}-static",
+            f"{runtime}/ld.so",
+            f"{runtime}/python3",
+            f"{runtime}.start",
+            str(installed),
+            "--version",
+        ]
+    done = subprocess.run(
+        version, env={"PATH": "/nonexistent", "SHIV_ROOT": str(tmp_path / "cache")}, capture_output=True, text=True
+    )
+    assert done.returncode == 0 and done.stdout.startswith("route-override 0.1.0"), done.stdout + done.stderr
+    assert f"at {runtime}/python3)" in done.stdout
+
+
+def test_each_platforms_image_is_at_most_8_mb_compressed(index: Index, work: Path, covered: list[str]) -> None:
+    """The layers a node pulls (gzip, as a registry stores them), per platform."""
+    oci = work / "image" / "sizes"
+    push(index, oci)
+    blobs = oci / "blobs" / "sha256"
+    (pushed,) = json.loads((oci / "index.json").read_text())["manifests"]
+    listed = json.loads((blobs / pushed["digest"].split(":")[1]).read_text())["manifests"]
+    sizes = {}
+    for entry in listed:
+        manifest = json.loads((blobs / entry["digest"].split(":")[1]).read_text())
+        assert all(layer["mediaType"].endswith("gzip") for layer in manifest["layers"])
+        sizes[entry["platform"]["architecture"]] = sum(layer["size"] for layer in manifest["layers"])
+    for platform in platforms():
+        runtime = ROOT / ".cache" / "runtime" / platform.arch
+        on_disk = sum(p.stat().st_size for p in runtime.rglob("*") if p.is_file())
+        covered.append(
+            f"installer image {platform.arch:<8} {sizes[platform.arch] / 1e6:5.2f} MB compressed; "
+            f"runtime ({platform.release}) {on_disk / 1e6:5.2f} MB on disk"
+        )
+    assert max(sizes.values()) <= 8_000_000, sizes
