@@ -51,7 +51,12 @@ def installer_archive(work: Path, tree: Path = ROOT, image: str = IMAGE) -> Path
     machine's architecture, as a docker-archive."""
     archive = work / f"installer-{image.rsplit(':', 1)[1]}.tar"
     with podman_storage(work) as storage:
-        env = {"PATH": CLEAN_PATH, "STORAGE": " ".join(storage), "HOME": str(work)}
+        env = {
+            "PATH": CLEAN_PATH,
+            "STORAGE": " ".join(storage),
+            "HOME": str(work),
+            "PYTHON": str(ROOT / ".venv" / "bin" / "python"),
+        }
         subprocess.run([str(tree / "build" / "image.sh"), image], check=True, capture_output=True, env=env, cwd=tree)
         arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)
         pushed = ["buildah", *storage, "push", f"{image}-{arch}", f"docker-archive:{archive}:{image}"]
@@ -68,8 +73,11 @@ def next_version(work: Path) -> Path:
     subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
     init = tree / "src" / "ro" / "__init__.py"
     init.write_text(re.sub(r'__version__ = "([^"]+)"', r'__version__ = "\1.post1"', init.read_text()))
+    # what build/setup.sh unpacked (busybox, and the Debian roots of the bundled runtime where there is one)
     (tree / ".cache").mkdir()
-    (tree / ".cache" / "busybox").symlink_to(ROOT / ".cache" / "busybox")
+    for unpacked in ("busybox", "debian"):
+        if (ROOT / ".cache" / unpacked).exists():
+            (tree / ".cache" / unpacked).symlink_to(ROOT / ".cache" / unpacked)
     env = {"PATH": CLEAN_PATH, "PYTHON": str(ROOT / ".venv" / "bin" / "python"), "HOME": str(work)}
     subprocess.run([str(tree / "build" / "shiv.sh")], check=True, capture_output=True, env=env, cwd=tree)
     return tree

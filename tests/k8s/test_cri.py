@@ -59,7 +59,8 @@ def test_the_readme_chain_runs_in_a_pod_and_leaves_with_it(runtime: Start) -> No
     """macvlan + static (an address with a gateway) + route-override
     flushgateway, delroutes, addroutes. Under CRI-O, whose CHECK follows
     every ADD, this needs the result to keep what static's CHECK compares
-    (the ips gateway): issue 16."""
+    (the ips gateway, issue 16); without, CRI-O fails the pod with "static:
+    Failed to match addr 192.168.50.2 on interface eth0"."""
     crictl = runtime(readme_chain())
     pod = crictl.runp()
     assert PodNetns(pod).routes(4) == {
