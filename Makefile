@@ -5,12 +5,14 @@
 #   make platforms  the built file on every architecture and Python, and the image index
 #   make image   the installer image index for every architecture (buildah's storage)
 #   make bench   the benchmarks (bench/README.md; BENCH_ARGS=--quick for a short run)
+#   make k8s     the Kubernetes node: crictl on containerd's CRI and CRI-O, a real
+#                kube-apiserver with the examples' NADs (builds from the Go module proxy)
 # (see README.md for the rest)
 
 VENV := .venv
 PLUGIN := dist/route-override
 
-.PHONY: setup build test e2e platforms image bench demo clean
+.PHONY: setup build test e2e platforms image bench demo clean k8s k8s-build
 
 setup: $(VENV)/.ready build
 
@@ -31,6 +33,15 @@ platforms: build
 
 image: build
 	build/image.sh
+
+# The Go programs of the Kubernetes node, pinned by build/k8s/*/go.sum, into
+# .cache/k8s/bin (Go's build cache makes a second run seconds).
+k8s-build:
+	build/k8s/build.sh
+
+k8s: build k8s-build
+	RO_PLUGIN=$(PLUGIN) $(VENV)/bin/pytest tests/k8s
+	@cat .cache/k8s/pod-start.txt
 
 # matplotlib draws the chart; it is bench-only, so it is installed here, not by setup.
 bench: build

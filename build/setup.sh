@@ -8,12 +8,14 @@ cd "$(dirname "$0")/.."
 # iproute2: test namespaces; radvd: a real IPv6 router for them;
 # busybox-static, buildah, podman, runc, catatonit: the installer image;
 # containernetworking-plugins to golang-github-appc-cni-dev: the end-to-end
-# runtimes; qemu-user-static, mmdebstrap: other architectures and Pythons
+# runtimes; conmon, gcc, libc6-dev: CRI-O and its pinns (make k8s);
+# qemu-user-static, mmdebstrap: other architectures and Pythons
 # (make platforms, make image); patchelf: the bundled runtime (build/runtime.py).
 packages=(
     python3 python3-venv iproute2 git make radvd
     busybox-static buildah podman runc catatonit
     containernetworking-plugins containerd golang-go golang-github-appc-cni-dev
+    conmon gcc libc6-dev
     qemu-user-static mmdebstrap patchelf
 )
 missing=()
