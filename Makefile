@@ -23,7 +23,7 @@ build: $(VENV)/.ready
 	PYTHON=$(VENV)/bin/python build/shiv.sh
 
 test: build
-	RO_PLUGIN=$(PLUGIN) $(VENV)/bin/pytest tests --ignore=tests/e2e --ignore=tests/platforms
+	RO_PLUGIN=$(PLUGIN) $(VENV)/bin/pytest tests --ignore=tests/e2e --ignore=tests/platforms --ignore=tests/k8s
 
 e2e: build
 	RO_PLUGIN=$(PLUGIN) $(VENV)/bin/pytest tests/e2e
