@@ -72,18 +72,26 @@ def _remove_build(cache: str, lock_path: str) -> None:
         os.close(lock)
 
 
-def remove_other_runtimes(bin_dir: str, prefix: str, mine: str) -> None:
-    """Every `prefix`<id> directory in `bin_dir` but `mine` (the runtime this
-    plugin names), with its `.start` script, each only while no run holds
-    it: every run on a runtime holds a shared flock on its directory for as
-    long as it runs (the launcher's `hold_runtime`). One still held stays,
-    for a later run."""
+def runtimes_named(first_lines: bytes, prefix: str) -> set:
+    """The runtimes (`prefix`<id>) a plugin file's first lines name: its
+    shebang's start script, or its `runtime=` line."""
+    return set(re.findall(r"(%s[0-9a-f]{12})" % re.escape(prefix), first_lines.decode("utf-8", "replace")))
+
+
+def remove_other_runtimes(bin_dir: str, prefix: str, keep: set, installed_since: float) -> None:
+    """Every `prefix`<id> directory in `bin_dir` but those in `keep` (this
+    run's, and those the installed plugin names), with its `.start` script,
+    each only while no run holds it (every run on a runtime holds a shared
+    flock on its directory for as long as it runs: the launcher's
+    `hold_runtime`) and only if it was in place before the installed plugin
+    (`installed_since`, its mtime): a newer one was installed for a plugin
+    about to replace it. One still held stays, for a later run."""
     name = re.compile(r"(%s[0-9a-f]{12})(\.start)?\Z" % re.escape(prefix))
     try:
         entries = os.listdir(bin_dir)
     except OSError:
         return  # best effort, as above
-    for entry in sorted({match.group(1) for match in map(name.match, entries) if match} - {mine}):
+    for entry in sorted({match.group(1) for match in map(name.match, entries) if match} - set(keep)):
         path = os.path.join(bin_dir, entry)
         start = path + ".start"
         if not os.path.lexists(path):  # a start script left without its runtime
@@ -95,6 +103,8 @@ def remove_other_runtimes(bin_dir: str, prefix: str, mine: str) -> None:
         except OSError:
             continue
         try:
+            if os.fstat(held).st_ctime >= installed_since:
+                continue  # put in place for the next plugin, which is not installed yet
             if not _try_lock(held):
                 continue  # a run still uses it
             # Renamed aside first (under the installer's name for its temporaries,

@@ -120,17 +120,28 @@ def hold_runtime(runtime, archive):
 
 
 def remove_replaced_runtimes(runtime, archive):
+    """The bin dir's other runtimes, but never one the installed plugin names,
+    nor one newer than it: the installer puts a new runtime in place before
+    the plugin that names it, and a run of the old plugin in between (CRI-O
+    runs every plugin when the bin dir changes) must not take it for a
+    replaced one."""
     bin_dir, mine = os.path.split(runtime)
     try:
         ours = (mine, mine + ".start")  # the runtime and the script that starts it
         others = [name for name in os.listdir(bin_dir) if name.startswith(RUNTIME_PREFIX) and name not in ours]
-        if not others or time.time() - os.stat(archive).st_mtime < SETTLE_SECONDS:
+        if not others:
+            return
+        with open(archive, "rb") as installed:  # the file now at the plugin's path: maybe already a newer one
+            first_lines = installed.read(1024)
+            since = os.fstat(installed.fileno()).st_mtime
+        if time.time() - since < SETTLE_SECONDS:
             return
     except OSError:
         return  # best effort: a leftover costs disk space, never a failed ADD
     import route_override_cleanup  # from this archive
 
-    route_override_cleanup.remove_other_runtimes(bin_dir, RUNTIME_PREFIX, mine)
+    named = route_override_cleanup.runtimes_named(first_lines, RUNTIME_PREFIX)
+    route_override_cleanup.remove_other_runtimes(bin_dir, RUNTIME_PREFIX, {mine} | named, since)
 
 
 def unsafe(path):

@@ -111,3 +111,39 @@ def test_a_bundled_runtime_others_can_write_is_refused(tmp_path: Path) -> None:
         and "refusing the bundled runtime" in error["msg"]
         and str(runtime) in error["msg"]
     )
+
+
+def _cleanup_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("route_override_cleanup", ROOT / "build" / "cache_cleanup.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_run_of_the_old_plugin_keeps_a_runtime_installed_for_the_next_one(tmp_path: Path) -> None:
+    """The installer puts the next runtime in place before the plugin that
+    names it; CRI-O runs every plugin when the bin dir changes, so the old
+    plugin may run in between (seen under the kubelet: it removed the new
+    runtime, and the node's new plugin named a runtime that was gone)."""
+    cleanup = _cleanup_module()
+    prefix = ".route-override-"
+    old, new = tmp_path / f"{prefix}{'a' * 12}", tmp_path / f"{prefix}{'b' * 12}"
+    old.mkdir()
+    new.mkdir()
+    while new.stat().st_ctime <= old.stat().st_ctime:  # distinct timestamps (the kernel's clock is coarse)
+        new.rmdir()
+        new.mkdir()
+    plugin = tmp_path / "route-override"
+    plugin.write_text(f"#!{old}.start\n")
+    assert cleanup.runtimes_named(plugin.read_bytes(), prefix) == {old.name}
+    between = (old.stat().st_ctime + new.stat().st_ctime) / 2  # the old plugin: installed after old, before new
+    cleanup.remove_other_runtimes(str(tmp_path), prefix, {old.name}, between)
+    assert new.is_dir() and old.is_dir()
+    # After the switch, a run of the old plugin (the installed one names the new runtime) removes the old one only.
+    plugin.write_text(f"#!/bin/sh\nruntime={new}\n")
+    cleanup.remove_other_runtimes(str(tmp_path), prefix, {old.name} | cleanup.runtimes_named(plugin.read_bytes(), prefix), new.stat().st_ctime + 1)
+    assert new.is_dir() and old.is_dir()  # old is this run's own
+    cleanup.remove_other_runtimes(str(tmp_path), prefix, {new.name}, new.stat().st_ctime + 1)
+    assert new.is_dir() and not old.exists()
