@@ -140,7 +140,9 @@ def rolled_out(kubectl: Kubectl) -> None:
     )
     if done.returncode != 0:
         pods = kubectl.run("-n", "kube-system", "describe", "pods").stdout
-        raise AssertionError(f"the DaemonSet did not roll out: {done.stderr.strip()}\n{pods[-4000:]}")
+        installer = ["-l", "app.kubernetes.io/name=route-override-installer", "--prefix", "--tail=40"]
+        logs = kubectl.run("-n", "kube-system", "logs", *installer).stdout
+        raise AssertionError(f"the DaemonSet did not roll out: {done.stderr.strip()}\n{pods[-4000:]}\n{logs[-4000:]}")
 
 
 WORKLOAD = {
