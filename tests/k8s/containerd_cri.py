@@ -15,6 +15,7 @@ namespace (so the CNI plugins it runs see the node's links, not the host's).
 
 from __future__ import annotations
 
+import json
 import subprocess
 import tempfile
 from contextlib import contextmanager
@@ -25,7 +26,7 @@ from builds import debian
 from cri import Crictl
 from daemons import CLEAN_PATH, running, runtime_env
 from host import leaves_no_trace
-from netns import Namespace
+from netns import Namespace, wait_for
 from pause import PAUSE_IMAGE, pause_archive
 from images import podman_storage
 
@@ -102,3 +103,19 @@ def _containerd(node: Namespace, conf_dir: Path, bin_dir: Path) -> Iterator[Cric
                     crictl.run("rmp", pod)
         subprocess.run(["umount", "--recursive", "--lazy", str(work)], capture_output=True)  # if anything stayed mounted
         crictl.remove_cgroups()
+
+
+@contextmanager
+def reloading_cni(crictl: Crictl, conflist: dict, timeout: float = 30) -> Iterator[None]:
+    """Around a write of `conflist` into the CNI conf directory: after it, until
+    containerd has loaded it (it reloads when the directory changes; until then
+    pods get the old one). `crictl info` shows the networks it holds."""
+    yield
+    wanted = (conflist["name"], [plugin["type"] for plugin in conflist["plugins"]])
+
+    def loaded() -> bool:
+        networks = json.loads(crictl.ok("info")).get("cniconfig", {}).get("Networks") or []
+        held = [(n["Config"]["Name"], [p["Network"]["type"] for p in n["Config"]["Plugins"]]) for n in networks]
+        return wanted in held
+
+    wait_for(loaded, f"containerd to load the pod network {wanted}", timeout)

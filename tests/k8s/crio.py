@@ -11,6 +11,9 @@ pointed into a temporary directory, inside the node namespace.
   /var/run/netns (as `ip netns add` does) and CRI-O removes it with the pod.
 - namespaced_auth_dir (a hidden option): else CRI-O makes /etc/crio/auth.
 - the pause image is committed by buildah straight into CRI-O's storage (vfs).
+- its log is crio.log in the work directory (log level info, the default):
+  `reloading_cni` reads there when CRI-O has loaded a new CNI config, which
+  `crictl info` does not show (CRI-O's verbose status is its own config).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from builds import built, debian
 from cri import Crictl
 from daemons import running, runtime_env
 from host import leaves_no_trace
-from netns import Namespace
+from netns import Namespace, wait_for
 from pause import PAUSE_IMAGE, build_pause
 
 WRAPPER = Path(__file__).parent / "runc_wrapper.py"
@@ -130,3 +133,30 @@ def _crio(node: Namespace, conf_dir: Path, bin_dir: Path) -> Iterator[Crictl]:
             # killed run can leave shm mounts under the run root
             subprocess.run(["umount", "--recursive", "--lazy", str(work / "storage-run")], capture_output=True)
             crictl.remove_cgroups()
+
+
+@contextmanager
+def reloading_cni(crictl: Crictl, conflist: dict, timeout: float = 30) -> Iterator[None]:
+    """Around a write of `conflist` into the CNI conf directory: after it, until
+    CRI-O has loaded it (its CNI library, ocicni, watches the directory and
+    reloads on every event; until then pods get the old one).
+
+    ocicni logs each conf-file event ("CNI monitoring event WRITE ...") before
+    handling it, one at a time, and "Updated default CNI network name to NAME"
+    under the lock it swaps the networks in with: that line after a WRITE
+    event that came after the write is a load of what was written. (Its
+    "Found CNI network" line names the first plugin's type only, the same for
+    the old and the new list.)"""
+    log = crictl.work / "crio.log"
+    start = log.stat().st_size
+    yield
+    updated = f"Updated default CNI network name to {conflist['name']}"
+
+    def loaded() -> bool:
+        with log.open("rb") as out:
+            out.seek(start)
+            lines = out.read().decode(errors="replace").splitlines()
+        writes = [i for i, line in enumerate(lines) if "CNI monitoring event" in line and "WRITE" in line]
+        return bool(writes) and any(updated in line for line in lines[writes[0] + 1 :])
+
+    wait_for(loaded, f"CRI-O to load the pod network {conflist['name']} (in {log})", timeout)

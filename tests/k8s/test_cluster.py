@@ -1,7 +1,9 @@
 """Item 4 of issue 18, as far as this machine allows: a single-node cluster
-(cluster.py) on containerd's CRI, and deployments/daemonset-install.yaml
-applied with the installer image built here (build/image.sh) and loaded
-into containerd: the pod turns Ready and the plugin is installed.
+(cluster.py) on containerd's CRI and on CRI-O, and
+deployments/daemonset-install.yaml applied with the installer image built
+here (build/image.sh) and loaded into the runtime: the pod turns Ready and
+the plugin is installed; a rollout to the next release's image upgrades it
+under a running pod.
 
 Two things are the test's, not the manifest's: the image (the local build,
 never pulled) and the host path of /opt/cni/bin (a directory of the test:
@@ -23,15 +25,19 @@ from apiserver import Kubectl
 from cluster import single_node
 from conftest import ConfDir
 from containerd_cri import containerd_cri
+from containerd_cri import reloading_cni as containerd_reloading_cni
 from crio import crio
+from crio import reloading_cni as crio_reloading_cni
 from cri import PodNetns, Sandbox
 from daemons import CLEAN_PATH
 from images import podman_storage
-from netns import Namespace, wait_for
+from netns import Namespace
 from pause import PAUSE_IMAGE
 
 DAEMONSET = ROOT / "deployments" / "daemonset-install.yaml"
 IMAGE = "localhost/route-override-installer:k8s-test"
+# each runtime's wait, around a write to the CNI conf directory, until it has loaded what was written
+RELOADING_CNI = {containerd_cri: containerd_reloading_cni, crio: crio_reloading_cni}
 
 
 def pod_network(data_dir: Path, *more: dict) -> dict:
@@ -134,7 +140,9 @@ def rolled_out(kubectl: Kubectl) -> None:
     )
     if done.returncode != 0:
         pods = kubectl.run("-n", "kube-system", "describe", "pods").stdout
-        raise AssertionError(f"the DaemonSet did not roll out: {done.stderr.strip()}\n{pods[-4000:]}")
+        installer = ["-l", "app.kubernetes.io/name=route-override-installer", "--prefix", "--tail=40"]
+        logs = kubectl.run("-n", "kube-system", "logs", *installer).stdout
+        raise AssertionError(f"the DaemonSet did not roll out: {done.stderr.strip()}\n{pods[-4000:]}\n{logs[-4000:]}")
 
 
 WORKLOAD = {
@@ -154,8 +162,9 @@ def pod_uid(kubectl, name: str, namespace: str) -> tuple[str, str]:
     return pod["metadata"]["uid"], pod["status"].get("phase", "")
 
 
+@pytest.mark.parametrize("runtime", [containerd_cri, crio], ids=["containerd", "crio"])
 def test_a_rollout_to_a_new_installer_image_upgrades_the_plugin_under_a_running_pod(
-    node: Namespace, conf_dir: ConfDir, tmp_path: Path
+    runtime, node: Namespace, conf_dir: ConfDir, tmp_path: Path
 ) -> None:
     """The pod network is bridge + route-override from the node's CNI bin
     directory, where the DaemonSet installs the plugin: a workload pod starts
@@ -172,18 +181,17 @@ def test_a_rollout_to_a_new_installer_image_upgrades_the_plugin_under_a_running_
         work = Path(name)
         tree = next_version(work)
         images = {"old": installer_archive(work), "new": installer_archive(work, tree, IMAGE + "-next")}
-        with single_node(node, conf_dir.path, host_cni_bin) as (kubectl, crictl):
+        with single_node(node, conf_dir.path, host_cni_bin, runtime) as (kubectl, crictl):
             for archive in images.values():
                 crictl.load_image(archive)
             kubectl.ok("apply", "-f", "-", stdin=yaml.safe_dump(daemonset(host_cni_bin)))
             rolled_out(kubectl)
             assert installed_version(host_cni_bin) == version_of(ROOT)
 
-            conf_dir.write(pod_network(tmp_path / "ipam", route_override))
-            # containerd reloads its CNI config when the directory changes: until it has, pods get the old one
-            wait_for(
-                lambda: '"route-override"' in crictl.ok("info").replace('\\"', '"'), "containerd to load the new pod network", 30
-            )
+            chained = pod_network(tmp_path / "ipam", route_override)
+            # the runtime reloads its CNI config when the directory changes: until it has, pods get the old one
+            with RELOADING_CNI[runtime](crictl, chained):
+                conf_dir.write(chained)
             kubectl.ok("apply", "-f", "-", stdin=yaml.safe_dump(WORKLOAD))
             kubectl.ok("wait", "--for=condition=Ready", "pod/workload", "--timeout=120s", timeout=150)
             (sandbox,) = crictl.ok("pods", "--name", "workload", "-q").split()
