@@ -78,20 +78,22 @@ def runtimes_named(first_lines: bytes, prefix: str) -> set:
     return set(re.findall(r"(%s[0-9a-f]{12})" % re.escape(prefix), first_lines.decode("utf-8", "replace")))
 
 
-def remove_other_runtimes(bin_dir: str, prefix: str, keep: set, installed_since: float) -> None:
-    """Every `prefix`<id> directory in `bin_dir` but those in `keep` (this
-    run's, and those the installed plugin names), with its `.start` script,
-    each only while no run holds it (every run on a runtime holds a shared
-    flock on its directory for as long as it runs: the launcher's
-    `hold_runtime`) and only if it was in place before the installed plugin
-    (`installed_since`, its mtime): a newer one was installed for a plugin
-    about to replace it. One still held stays, for a later run."""
+def remove_other_runtimes(bin_dir: str, prefix: str, mine: str, named: set) -> None:
+    """Every `prefix`<id> directory in `bin_dir` but `mine` (this run's) and
+    those `named` by the installed plugin, with its `.start` script, each
+    only while no run holds it (every run on a runtime holds a shared flock
+    on its directory for as long as it runs: the launcher's `hold_runtime`),
+    and none put in place after the installed plugin's runtime: the
+    installer installs the next one before the plugin that names it. One
+    still held stays, for a later run."""
     name = re.compile(r"(%s[0-9a-f]{12})(\.start)?\Z" % re.escape(prefix))
     try:
         entries = os.listdir(bin_dir)
+        installed = [os.lstat(os.path.join(bin_dir, runtime)).st_ctime for runtime in named if os.path.isdir(os.path.join(bin_dir, runtime))]
     except OSError:
         return  # best effort, as above
-    for entry in sorted({match.group(1) for match in map(name.match, entries) if match} - set(keep)):
+    newest = max(installed) if installed else None
+    for entry in sorted({match.group(1) for match in map(name.match, entries) if match} - {mine} - set(named)):
         path = os.path.join(bin_dir, entry)
         start = path + ".start"
         if not os.path.lexists(path):  # a start script left without its runtime
@@ -103,7 +105,7 @@ def remove_other_runtimes(bin_dir: str, prefix: str, keep: set, installed_since:
         except OSError:
             continue
         try:
-            if os.fstat(held).st_ctime >= installed_since:
+            if newest is not None and os.fstat(held).st_ctime > newest:
                 continue  # put in place for the next plugin, which is not installed yet
             if not _try_lock(held):
                 continue  # a run still uses it

@@ -121,7 +121,7 @@ def hold_runtime(runtime, archive):
 
 def remove_replaced_runtimes(runtime, archive):
     """The bin dir's other runtimes, but never one the installed plugin names,
-    nor one newer than it: the installer puts a new runtime in place before
+    nor one newer than that: the installer puts a new runtime in place before
     the plugin that names it, and a run of the old plugin in between (CRI-O
     runs every plugin when the bin dir changes) must not take it for a
     replaced one."""
@@ -141,7 +141,7 @@ def remove_replaced_runtimes(runtime, archive):
     import route_override_cleanup  # from this archive
 
     named = route_override_cleanup.runtimes_named(first_lines, RUNTIME_PREFIX)
-    route_override_cleanup.remove_other_runtimes(bin_dir, RUNTIME_PREFIX, {mine} | named, since)
+    route_override_cleanup.remove_other_runtimes(bin_dir, RUNTIME_PREFIX, mine, named)
 
 
 def unsafe(path):

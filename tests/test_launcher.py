@@ -137,13 +137,15 @@ def test_a_run_of_the_old_plugin_keeps_a_runtime_installed_for_the_next_one(tmp_
         new.mkdir()
     plugin = tmp_path / "route-override"
     plugin.write_text(f"#!{old}.start\n")
-    assert cleanup.runtimes_named(plugin.read_bytes(), prefix) == {old.name}
-    between = (old.stat().st_ctime + new.stat().st_ctime) / 2  # the old plugin: installed after old, before new
-    cleanup.remove_other_runtimes(str(tmp_path), prefix, {old.name}, between)
+    named = cleanup.runtimes_named(plugin.read_bytes(), prefix)
+    assert named == {old.name}
+    cleanup.remove_other_runtimes(str(tmp_path), prefix, old.name, named)  # the old plugin runs before the switch
     assert new.is_dir() and old.is_dir()
-    # After the switch, a run of the old plugin (the installed one names the new runtime) removes the old one only.
+    # After the switch the installed plugin names the new runtime: a run of the old plugin keeps its own,
     plugin.write_text(f"#!/bin/sh\nruntime={new}\n")
-    cleanup.remove_other_runtimes(str(tmp_path), prefix, {old.name} | cleanup.runtimes_named(plugin.read_bytes(), prefix), new.stat().st_ctime + 1)
-    assert new.is_dir() and old.is_dir()  # old is this run's own
-    cleanup.remove_other_runtimes(str(tmp_path), prefix, {new.name}, new.stat().st_ctime + 1)
+    named = cleanup.runtimes_named(plugin.read_bytes(), prefix)
+    cleanup.remove_other_runtimes(str(tmp_path), prefix, old.name, named)
+    assert new.is_dir() and old.is_dir()
+    # and a run of the new one removes the old runtime.
+    cleanup.remove_other_runtimes(str(tmp_path), prefix, new.name, named)
     assert new.is_dir() and not old.exists()
