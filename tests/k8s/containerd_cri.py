@@ -97,10 +97,7 @@ def _containerd(node: Namespace, conf_dir: Path, bin_dir: Path) -> Iterator[Cric
             try:
                 yield crictl
             finally:
-                # pods a failed test left: stop and remove them while containerd runs (their netns and shims go too)
-                for pod in crictl.run("pods", "-q").stdout.split():
-                    crictl.run("stopp", pod)
-                    crictl.run("rmp", pod)
+                crictl.remove_pods()
         subprocess.run(["umount", "--recursive", "--lazy", str(work)], capture_output=True)  # if anything stayed mounted
         crictl.remove_cgroups()
 

@@ -95,6 +95,12 @@ class Crictl:
     def pods(self) -> list[str]:
         return self.ok("pods", "-q").split()
 
+    def remove_pods(self) -> None:
+        """Stop and remove the pods a failed test left, while the runtime still runs (their netns and shims go too)."""
+        for pod in self.run("pods", "-q").stdout.split():
+            self.run("stopp", pod)
+            self.run("rmp", pod)
+
     def remove_cgroups(self) -> None:
         """The pods' cgroup parent in every hierarchy (cgroup v1 or v2), deepest first;
         call it after the runtime has stopped and removed the pods."""

@@ -125,9 +125,7 @@ def _crio(node: Namespace, conf_dir: Path, bin_dir: Path) -> Iterator[Crictl]:
                 try:
                     yield crictl
                 finally:
-                    for pod in crictl.run("pods", "-q").stdout.split():
-                        crictl.run("stopp", pod)
-                        crictl.run("rmp", pod)
+                    crictl.remove_pods()
         finally:
             # CRI-O's storage (vfs) and conmon's leftovers are plain directories, but a
             # killed run can leave shm mounts under the run root
